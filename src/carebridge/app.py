@@ -1,0 +1,66 @@
+"""Application factory: routers, middleware, error handlers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from carebridge import __version__
+from carebridge.db.session import make_engine, make_sessionmaker
+from carebridge.security import api as security_api
+from carebridge.security import views as security_views
+from carebridge.settings import Settings
+from carebridge.web import errors
+from carebridge.web import views as web_views
+from carebridge.web.middleware import BodyLimit, RequestContext, RequestIdFilter
+
+STATIC = Path(__file__).parent / "web" / "static"
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root = logging.getLogger("carebridge")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="Carebridge",
+        version=__version__,
+        description="Care coordination API. Authenticate with `Authorization: Bearer <token>`.",
+        docs_url=None,  # Swagger UI loads third-party script; the schema is enough
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)
+
+    app.include_router(web_views.router)
+    app.include_router(security_views.router)
+    app.include_router(security_api.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` and multi-process serving: settings from the
+    environment, validated by the command that starts the server."""
+    from carebridge.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

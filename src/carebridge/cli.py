@@ -1,0 +1,325 @@
+"""The ``carebridge`` command. Each command is one unit of work; configuration problems end
+the program with a one-line message and exit status 2."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from carebridge.lib.errors import AppError, ConfigError
+from carebridge.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="Carebridge care coordination platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for /api.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+out = Console()
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"carebridge: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def _ready(settings: Settings, *, require_current: bool = True) -> None:
+    """Refuse to start on a default secret, an unreachable or an unmigrated database."""
+    from carebridge.db import migrate
+    from carebridge.db.session import check_reachable, make_engine
+
+    try:
+        settings.check_secret()
+        engine = make_engine(settings.database_url)
+        try:
+            check_reachable(engine)
+            if require_current and not migrate.is_current(engine):
+                raise ConfigError("the database schema is not current; run `carebridge db upgrade`")
+        finally:
+            engine.dispose()
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+@contextmanager
+def _work(settings: Settings) -> Iterator[Session]:
+    """One unit of work for a command; application errors become one-line messages."""
+    from carebridge.db.session import make_engine, make_sessionmaker, unit_of_work
+
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as db:
+            yield db
+    except AppError as exc:
+        fields = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        raise fail(exc.detail + (f" ({fields})" if fields else ""), code=1) from None
+    finally:
+        engine.dispose()
+
+
+# --- serve and demo --------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Processes (PostgreSQL)")] = 1,
+) -> None:
+    """Serve the web app and APIs (settings from CAREBRIDGE_* variables)."""
+    import uvicorn
+
+    settings = _settings()
+    _ready(settings)
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        raise fail("several workers need PostgreSQL; SQLite serves one process")
+    uvicorn.run(
+        "carebridge.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option("--db", help="SQLite file to create or reuse")] = Path(
+        "carebridge-demo.db"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    seed: Annotated[int, typer.Option(help="Random seed for the demo data")] = 1,
+    serve_app: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server")] = True,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+) -> None:
+    """Create a demo database with realistic data and serve it."""
+    import uvicorn
+
+    from carebridge import demo as demo_data
+    from carebridge.app import configure_logging, create_app
+    from carebridge.db import migrate
+
+    url = f"sqlite:///{db.resolve()}"
+    settings = _settings(database_url=url, demo_mode=True, env="development")
+    migrate.upgrade(url)
+    with _work(settings) as session:
+        users = demo_data.seed(session, seed=seed)
+    out.print(f"Demo database: [bold]{db}[/bold]")
+    out.print(
+        f"Sign in at [bold]http://{host}:{port}[/bold] with password "
+        f"[bold]{demo_data.DEMO_PASSWORD}[/bold] as one of:"
+    )
+    for person in users:
+        out.print(f"  {person.username:<12} {person.role.value:<12} {person.display_name}")
+    if serve_app:
+        configure_logging(settings.log_level)
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+# --- database --------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations (the only way the schema is made)."""
+    from carebridge.db import migrate
+
+    settings = _settings()
+    _ready_connect(settings)
+    migrate.upgrade(settings.database_url, revision)
+    out.print(f"Database at revision {revision}.")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrations disagree."""
+    from alembic.util import AutogenerateDiffsDetected
+
+    from carebridge.db import migrate
+
+    settings = _settings()
+    _ready_connect(settings)
+    try:
+        migrate.check(settings.database_url)
+    except AutogenerateDiffsDetected as exc:
+        raise fail(f"models and migrations differ: {exc}", code=1) from None
+    out.print("Models and migrations agree.")
+
+
+def _ready_connect(settings: Settings) -> None:
+    from carebridge.db.session import check_reachable, make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        check_reachable(engine)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        engine.dispose()
+
+
+# --- users and tokens ------------------------------------------------------------------
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, coordinator, clinician, billing or auditor")],
+    name: Annotated[str | None, typer.Option(help="Full name (defaults to the username)")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False,
+) -> None:
+    """Create a user; the password is prompted for (or read from stdin)."""
+    from pydantic import ValidationError
+
+    from carebridge.security import service
+    from carebridge.security.audit import Actor
+    from carebridge.security.schemas import UserCreate
+
+    settings = _settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        data = UserCreate(
+            username=username,
+            display_name=name or username,
+            role=role,
+            password=password,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise fail(f"invalid user: {problems}", code=1) from None
+    _ready(settings)
+    with _work(settings) as db:
+        user = service.create_user(db, Actor.system("cli"), data)
+    out.print(f"Created {user.username} ({user.role.value}).")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users."""
+    from carebridge.security import service
+
+    settings = _settings()
+    _ready(settings)
+    with _work(settings) as db:
+        users = service.list_users(db)
+    table = Table("username", "name", "role", "status", "two-step", "last sign-in")
+    for u in users:
+        table.add_row(
+            u.username,
+            u.display_name,
+            u.role.value,
+            "active" if u.is_active else "disabled",
+            "yes" if u.totp_enabled else "no",
+            u.last_login_at.isoformat(timespec="minutes") if u.last_login_at else "never",
+        )
+    out.print(table)
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable a user and end their sessions."""
+    _set_active(username, False)
+
+
+@user_app.command("enable")
+def user_enable(username: str) -> None:
+    """Enable a disabled user."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    from carebridge.security import service
+    from carebridge.security.audit import Actor
+
+    settings = _settings()
+    _ready(settings)
+    with _work(settings) as db:
+        user = service.set_active(db, Actor.system("cli"), service.find_user(db, username), active)
+    out.print(f"{user.username} is {'enabled' if active else 'disabled'}.")
+
+
+@token_app.command("create")
+def token_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for")] = "api",
+) -> None:
+    """Create an API token for a user and print it once (only its hash is stored)."""
+    from carebridge.security import service
+    from carebridge.security.audit import Actor
+
+    settings = _settings()
+    _ready(settings)
+    with _work(settings) as db:
+        secret, token = service.create_token(
+            db, Actor.system("cli"), service.find_user(db, username), name
+        )
+    typer.echo(secret)
+    typer.echo(
+        f"Token {token.prefix}… for {token.username} created; it is not shown again.", err=True
+    )
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List API tokens (prefixes only)."""
+    from carebridge.security import service
+
+    settings = _settings()
+    _ready(settings)
+    with _work(settings) as db:
+        tokens = service.list_tokens(db)
+    table = Table("id", "prefix", "user", "name", "created", "last used", "revoked")
+    for t in tokens:
+        table.add_row(
+            str(t.id),
+            t.prefix,
+            t.username,
+            t.name,
+            t.created_at.isoformat(timespec="minutes"),
+            t.last_used_at.isoformat(timespec="minutes") if t.last_used_at else "",
+            t.revoked_at.isoformat(timespec="minutes") if t.revoked_at else "",
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token: Annotated[str, typer.Argument(help="Token id or printed prefix")]) -> None:
+    """Revoke an API token at once."""
+    from carebridge.security import service
+    from carebridge.security.audit import Actor
+
+    settings = _settings()
+    _ready(settings)
+    with _work(settings) as db:
+        revoked = service.revoke_token(db, Actor.system("cli"), token)
+    out.print(f"Token {revoked.prefix}… of {revoked.username} is revoked.")
+
+
+def main() -> None:
+    app()

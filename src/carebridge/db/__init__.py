@@ -1,0 +1,1 @@
+"""Data layer: declarative base, engines and units of work, migrations."""

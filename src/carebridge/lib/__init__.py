@@ -1,0 +1,1 @@
+"""Pure helpers shared by every layer; imports nothing else from Carebridge."""

@@ -1,0 +1,48 @@
+"""Roles and the permissions each one holds. Routes declare a permission, never a role."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    CLINICIAN = "clinician"
+    BILLING = "billing"
+    AUDITOR = "auditor"
+
+
+class Permission(StrEnum):
+    WORKLIST_VIEW = "worklist:view"
+    ACCOUNT_SELF = "account:self"
+    USERS_MANAGE = "users:manage"
+    AUDIT_READ = "audit:read"
+    AUDIT_EXPORT = "audit:export"
+
+
+_EVERYONE = {Permission.WORKLIST_VIEW, Permission.ACCOUNT_SELF}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(_EVERYONE | {Permission.USERS_MANAGE}),
+    Role.COORDINATOR: frozenset(_EVERYONE),
+    Role.CLINICIAN: frozenset(_EVERYONE),
+    Role.BILLING: frozenset(_EVERYONE),
+    # Auditors review access; they do not administer the people they audit.
+    Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ, Permission.AUDIT_EXPORT}),
+}
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.ADMIN: "Administrator",
+    Role.COORDINATOR: "Care coordinator",
+    Role.CLINICIAN: "Clinician",
+    Role.BILLING: "Billing specialist",
+    Role.AUDITOR: "Privacy auditor",
+}
+
+
+def allows(role: str, permission: Permission) -> bool:
+    try:
+        return permission in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return False

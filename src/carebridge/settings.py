@@ -1,0 +1,108 @@
+"""Settings from ``CAREBRIDGE_*`` environment variables (and an optional ``.env``).
+
+Nothing reads settings at import time: call :func:`get_settings` (cached) or build a
+:class:`Settings` directly (tests, the demo command).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from carebridge.lib.errors import ConfigError
+
+DEFAULT_SECRET = "carebridge-insecure-default-secret"  # noqa: S105 - refused outside demo mode
+ROLES = ("admin", "coordinator", "clinician", "billing", "auditor")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CAREBRIDGE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str = Field(
+        "sqlite:///./carebridge.db",
+        description="SQLAlchemy URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB",
+    )
+    secret_key: str = Field(DEFAULT_SECRET, description="Signs cookies and CSRF tokens")
+    demo_mode: bool = Field(False, description="Allows the default secret; set by `demo`")
+    env: Literal["development", "production"] = "production"
+    clinic_name: str = "Carebridge Clinic"
+    timezone: str = "America/Chicago"
+    session_idle_minutes: int = Field(15, ge=1, le=720)
+    lockout_attempts: int = Field(5, ge=1, le=100)
+    lockout_minutes: int = Field(15, ge=1, le=1440)
+    totp_required_roles: list[str] = Field(default_factory=list)
+    cookie_secure: bool | None = Field(
+        None, description="Force the Secure cookie flag; by default set when served over https"
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    db_pool_size: int = Field(10, ge=1, le=200)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Proxy addresses whose X-Forwarded-For is believed"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_parses(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {value!r}") from exc
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("only sqlite and postgresql databases are supported")
+        return value
+
+    @field_validator("totp_required_roles")
+    @classmethod
+    def _known_roles(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def check_secret(self) -> None:
+        """Outside demo mode a real secret is required."""
+        if self.demo_mode:
+            return
+        if self.secret_key == DEFAULT_SECRET:
+            raise ConfigError(
+                "CAREBRIDGE_SECRET_KEY is the insecure default; set a random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        if len(self.secret_key) < 32:
+            raise ConfigError("CAREBRIDGE_SECRET_KEY must be at least 32 characters long")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into a one-line :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            name = "CAREBRIDGE_" + "_".join(str(p) for p in err["loc"]).upper()
+            parts.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid setting " + "; ".join(parts)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

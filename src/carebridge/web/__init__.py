@@ -1,0 +1,1 @@
+"""The UI shell: layout, rendering, flash messages, error pages, our own CSS and JS."""

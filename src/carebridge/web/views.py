@@ -1,0 +1,50 @@
+"""The shell's own pages: My day (home) and the health check."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+
+from carebridge.db.migrate import is_current
+from carebridge.lib.time import utcnow
+from carebridge.security.audit import Actor
+from carebridge.security.deps import Require, public, settings_of
+from carebridge.security.roles import Permission
+from carebridge.web.render import render
+
+router = APIRouter()
+
+
+@router.get("/")
+def home(
+    request: Request, actor: Annotated[Actor, Depends(Require(Permission.WORKLIST_VIEW))]
+) -> Response:
+    zone = settings_of(request).timezone
+    today = utcnow().astimezone(ZoneInfo(zone))
+    return render(
+        request, "web/home.html", {"today": f"{today:%A %d %B %Y} ({zone})"}, active="home"
+    )
+
+
+@router.get("/healthz", dependencies=[Depends(public)])
+def healthz(request: Request) -> Response:
+    """Liveness and database status for load balancers and monitoring."""
+    engine = request.app.state.engine
+    body: dict[str, Any] = {"status": "ok", "database": {"backend": engine.dialect.name}}
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        body["database"]["status"] = "ok"
+        body["database"]["migrations"] = "current" if is_current(engine) else "behind"
+    except Exception as exc:  # any failure means "not healthy"; say which
+        body["status"] = "error"
+        body["database"]["status"] = "unreachable"
+        body["database"]["error"] = type(exc).__name__
+        return JSONResponse(body, status_code=503)
+    if body["database"]["migrations"] != "current":
+        body["status"] = "degraded"
+    return JSONResponse(body)
