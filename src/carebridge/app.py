@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from carebridge import __version__
@@ -17,6 +18,8 @@ from carebridge.web import errors
 from carebridge.web import views as web_views
 from carebridge.web.middleware import BodyLimit, RequestContext, RequestIdFilter
 
+# Every router the app serves; each route in them declares its access (see security.deps).
+ROUTERS: tuple[APIRouter, ...] = (web_views.router, security_views.router, security_api.router)
 STATIC = Path(__file__).parent / "web" / "static"
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 
@@ -49,9 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)
 
-    app.include_router(web_views.router)
-    app.include_router(security_views.router)
-    app.include_router(security_api.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
@@ -64,3 +66,8 @@ def app_from_env() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
     return create_app(settings)
+
+
+def operations() -> list[APIRoute]:
+    """Every HTTP operation of the app, for the route-by-role test and documentation."""
+    return [route for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)]

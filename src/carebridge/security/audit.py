@@ -67,11 +67,11 @@ def _event(
 ) -> AuditEvent:
     return AuditEvent(
         user_id=actor.user_id if actor else None,
-        username=(actor.username if actor else username),
+        username=((actor.username if actor else username) or "")[:64] or None,
         role=actor.role if actor else None,
         action=action.value,
         entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
+        entity_id=None if entity_id is None else str(entity_id)[:255],
         patient_id=patient_id,
         client_addr=actor.client_addr if actor else client_addr,
         request_id=actor.request_id if actor else request_id,

@@ -82,7 +82,7 @@ class AuditEvent(Base):
     role: Mapped[str | None] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(32))
     entity_type: Mapped[str | None] = mapped_column(String(64))
-    entity_id: Mapped[str | None] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(255))
     patient_id: Mapped[uuid.UUID | None]
     client_addr: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))

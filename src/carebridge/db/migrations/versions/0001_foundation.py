@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(32), nullable=True),
         sa.Column("action", sa.String(32), nullable=False),
         sa.Column("entity_type", sa.String(64), nullable=True),
-        sa.Column("entity_id", sa.String(64), nullable=True),
+        sa.Column("entity_id", sa.String(255), nullable=True),
         sa.Column("patient_id", sa.Uuid(), nullable=True),
         sa.Column("client_addr", sa.String(64), nullable=True),
         sa.Column("request_id", sa.String(64), nullable=True),
