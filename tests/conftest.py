@@ -53,14 +53,18 @@ def fresh_database(backend: str, tmp: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     yield from fresh_database(request.param, tmp_path_factory.mktemp(request.param))
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {"database_url": url, "secret_key": TEST_SECRET,
-                                 "env": "development"}
+    values: dict[str, object] = {
+        "database_url": url,
+        "secret_key": TEST_SECRET,
+        "env": "development",
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -19,18 +19,28 @@ PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 
 
-def make_user(factory: sessionmaker[Session], role: Role | str = Role.COORDINATOR,
-              password: str = PASSWORD, username: str | None = None) -> UserRead:
+def make_user(
+    factory: sessionmaker[Session],
+    role: Role | str = Role.COORDINATOR,
+    password: str = PASSWORD,
+    username: str | None = None,
+) -> UserRead:
     name = username or f"{Role(role).value}-{uuid.uuid4().hex[:8]}"
     with unit_of_work(factory) as db:
-        return service.create_user(db, Actor.system("test"), UserCreate(
-            username=name, display_name=name.title(), role=Role(role), password=password))
+        return service.create_user(
+            db,
+            Actor.system("test"),
+            UserCreate(
+                username=name, display_name=name.title(), role=Role(role), password=password
+            ),
+        )
 
 
 def make_token(factory: sessionmaker[Session], username: str) -> str:
     with unit_of_work(factory) as db:
-        secret, _ = service.create_token(db, Actor.system("test"), service.find_user(db, username),
-                                         "test")
+        secret, _ = service.create_token(
+            db, Actor.system("test"), service.find_user(db, username), "test"
+        )
     return secret
 
 
@@ -42,12 +52,15 @@ def csrf_from(page: Response) -> str:
 
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Response:
     token = csrf_from(client.get("/login"))
-    return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": token, "next": "/"})
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": "/"},
+    )
 
 
-def post_form(client: TestClient, path: str, data: dict[str, str] | None = None,
-              page: str = "/") -> Response:
+def post_form(
+    client: TestClient, path: str, data: dict[str, str] | None = None, page: str = "/"
+) -> Response:
     """Post a form the way a browser does: with the CSRF token of a page it just opened."""
     token = csrf_from(client.get(page))
     return client.post(path, data={**(data or {}), "csrf_token": token})

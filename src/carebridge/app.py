@@ -50,7 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, on_error=errors.unexpected)
 
     for router in ROUTERS:
         app.include_router(router)

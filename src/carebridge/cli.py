@@ -323,3 +323,7 @@ def token_revoke(token: Annotated[str, typer.Argument(help="Token id or printed 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -47,8 +47,12 @@ def _call(client: TestClient, route: APIRoute, method: str, headers: dict[str, s
     if method == "GET":
         return client.get(path, headers=headers)
     if is_machine_path(path):
-        body = {"username": f"u{uuid.uuid4().hex[:8]}", "display_name": "Route Test",
-                "role": "clinician", "password": PASSWORD}
+        body = {
+            "username": f"u{uuid.uuid4().hex[:8]}",
+            "display_name": "Route Test",
+            "role": "clinician",
+            "password": PASSWORD,
+        }
         return client.post(path, json=body, headers=headers)
     token = csrf_from(client.get("/login"))
     return client.post(path, data={"csrf_token": token}, headers=headers)
@@ -98,9 +102,15 @@ def test_route_answers_as_declared_for_role(
             want = _expected(access, role)
             # A public route may itself answer 401 (the sign-in form on a failed attempt);
             # what matters is that it is never forbidden nor bounced to sign-in.
-            got = _outcome(response) if not access.public else (
-                "allowed" if response.status_code != 403 and "location" not in response.headers
-                else "refused")
+            got = (
+                _outcome(response)
+                if not access.public
+                else (
+                    "allowed"
+                    if response.status_code != 403 and "location" not in response.headers
+                    else "refused"
+                )
+            )
             if got != want:
                 mismatches.append(f"{method} {route.path}: expected {want}, got {got}")
     assert not mismatches, "\n".join(mismatches)

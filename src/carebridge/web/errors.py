@@ -146,15 +146,20 @@ def install(app: FastAPI) -> None:
             )
         return error_page(request, status, title, detail)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        detail = (
-            f"An unexpected error occurred. Quote request id {request_id(request)} "
-            "to your administrator."
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    """An exception nobody expected: logged with its traceback, answered with a request id.
+    Called by ``RequestContext`` so the answer still carries our headers."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    detail = (
+        f"An unexpected error occurred. Quote request id {request_id(request)} "
+        "to your administrator."
+    )
+    if is_machine_path(request.url.path):
+        return problem(
+            request, status=500, code="internal-error", title=STATUS_TITLES[500], detail=detail
         )
-        if is_machine_path(request.url.path):
-            return problem(
-                request, status=500, code="internal-error", title=STATUS_TITLES[500], detail=detail
-            )
+    try:
         return error_page(request, 500, STATUS_TITLES[500], detail)
+    except Exception:  # the page itself failed (e.g. no database): plain text still helps
+        return Response(detail, status_code=500, media_type="text/plain")

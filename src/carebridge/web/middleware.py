@@ -7,15 +7,19 @@ import contextvars
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
+ErrorResponder = Callable[[Request, Exception], Awaitable[Response]]
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 CSP = (
@@ -46,8 +50,9 @@ class RequestContext:
     response and adds security headers. Everything but static files is ``no-store``:
     pages and API answers may hold patient data."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, on_error: ErrorResponder) -> None:
         self.app = app
+        self.on_error = on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,8 +69,12 @@ class RequestContext:
         cacheable = scope["path"].startswith("/static/")
         https = scope.get("scheme") == "https"
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
                 headers.extend(_BASE_HEADERS)
@@ -78,6 +87,11 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            if started:  # too late for an error page; let the server close the connection
+                raise
+            response = await self.on_error(Request(scope), exc)
+            await response(scope, receive, send_with_headers)
         finally:
             current_request_id.reset(token)
 
