@@ -53,7 +53,7 @@ def carebridge_app() -> Iterator[tuple[FastAPI, str, dict[str, str]]]:
     with tempfile.TemporaryDirectory(prefix="carebridge-bench-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         migrate.upgrade(url)
-        app = create_app(Settings(database_url=url, secret_key=SECRET_KEY, env="development"))
+        app = create_app(Settings(database_url=url, secret_key=SECRET_KEY))
         actor = Actor.system("benchmark")
         try:
             with unit_of_work(app.state.sessionmaker) as db:

@@ -63,7 +63,6 @@ def make_settings(url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": url,
         "secret_key": TEST_SECRET,
-        "env": "development",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -28,7 +28,8 @@ token_app = typer.Typer(help="API tokens for /api.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
-out = Console()
+# Piped output (scripts, `| grep`) gets wide lines so ids are never cut.
+out = Console(width=None if sys.stdout.isatty() else 200)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -123,7 +124,7 @@ def demo(
     from carebridge.db import migrate
 
     url = f"sqlite:///{db.resolve()}"
-    settings = _settings(database_url=url, demo_mode=True, env="development")
+    settings = _settings(database_url=url, demo_mode=True)
     migrate.upgrade(url)
     with _work(settings) as session:
         users = demo_data.seed(session, seed=seed)

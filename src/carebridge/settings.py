@@ -6,11 +6,14 @@ Nothing reads settings at import time: call :func:`get_settings` (cached) or bui
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -30,11 +33,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///PATH or postgresql+psycopg://USER@HOST/DB",
     )
     secret_key: str = Field(DEFAULT_SECRET, description="Signs cookies and CSRF tokens")
-    demo_mode: bool = Field(False, description="Allows the default secret; set by `demo`")
-    env: Literal["development", "production"] = "production"
+    demo_mode: bool = Field(False, description="Allows the default secret; set by `demo` only")
     clinic_name: str = "Carebridge Clinic"
     timezone: str = "America/Chicago"
     session_idle_minutes: int = Field(15, ge=1, le=720)
+    session_max_hours: int = Field(12, ge=1, le=168, description="Sign in again after this")
     lockout_attempts: int = Field(5, ge=1, le=100)
     lockout_minutes: int = Field(15, ge=1, le=1440)
     totp_required_roles: list[str] = Field(default_factory=list)
@@ -91,10 +94,35 @@ class Settings(BaseSettings):
             raise ConfigError("CAREBRIDGE_SECRET_KEY must be at least 32 characters long")
 
 
+# Variables the test and CI tooling reads; not settings of the application.
+TOOLING_PREFIX = "CAREBRIDGE_TEST_"
+
+
+def _check_environment() -> None:
+    """A misspelt variable would silently leave a default in force: name it instead."""
+    known = {"CAREBRIDGE_" + name.upper() for name in Settings.model_fields}
+    for name in os.environ:
+        if not name.startswith("CAREBRIDGE_") or name.startswith(TOOLING_PREFIX):
+            continue
+        if name == "CAREBRIDGE_DEMO_MODE":
+            raise ConfigError("CAREBRIDGE_DEMO_MODE cannot be set; run `carebridge demo` instead")
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigError(f"unknown setting {name}{hint}")
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Build settings, turning validation errors into a one-line :class:`ConfigError`."""
+    """Build settings, turning every problem into a one-line :class:`ConfigError`."""
+    _check_environment()
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError as exc:  # a list setting that is not JSON
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = "CAREBRIDGE_" + found.group(1).upper() if found else "a list setting"
+        raise ConfigError(
+            f'invalid setting {name}: write lists as JSON, e.g. ["admin","auditor"]'
+        ) from None
     except ValidationError as exc:
         parts = []
         for err in exc.errors():

@@ -275,3 +275,99 @@ def test_role_that_requires_totp_must_enrol_first(
         assert browser.get("/").headers["location"] == "/account/totp"
         assert "Your role requires two-step sign-in" in browser.get("/account/totp").text
     strict.state.engine.dispose()
+
+
+def test_wrong_totp_codes_count_towards_lockout(
+    app: FastAPI, factory: sessionmaker[Session]
+) -> None:
+    user = make_user(factory)
+    with unit_of_work(factory) as db:
+        db.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(totp_secret=pyotp.random_base32(), totp_enabled=True)
+        )
+    with TestClient(app, follow_redirects=False) as browser:
+        assert sign_in(browser, user.username).headers["location"] == "/login/totp"
+        for _ in range(4):
+            wrong = post_form(browser, "/login/totp", {"code": "000000"}, page="/login/totp")
+            assert wrong.status_code == 401
+        locked = post_form(browser, "/login/totp", {"code": "000000"}, page="/login/totp")
+        assert locked.headers["location"] == "/login"  # session ended, back to the start
+        assert sign_in(browser, user.username).status_code == 401
+    reasons = [e.reason for e in audit_rows(factory, username=user.username)]
+    assert "wrong TOTP code; locked for 15 minutes" in reasons
+    assert reasons[-1] == "account locked"
+
+
+def test_admin_can_turn_off_a_lost_second_factor(
+    app: FastAPI, factory: sessionmaker[Session]
+) -> None:
+    admin = make_user(factory, Role.ADMIN)
+    user = make_user(factory)
+    with unit_of_work(factory) as db:
+        db.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(totp_secret=pyotp.random_base32(), totp_enabled=True)
+        )
+    with TestClient(app, follow_redirects=False) as boss:
+        sign_in(boss, admin.username)
+        done = post_form(boss, f"/admin/users/{user.id}/reset-totp", page="/admin/users")
+        assert done.status_code == 303
+    with TestClient(app, follow_redirects=False) as person:
+        assert sign_in(person, user.username).headers["location"] == "/"
+
+
+def test_user_added_by_admin_must_choose_own_password(
+    app: FastAPI, factory: sessionmaker[Session]
+) -> None:
+    admin = make_user(factory, Role.ADMIN)
+    name = f"new-{admin.username[-8:]}"
+    with TestClient(app, follow_redirects=False) as boss:
+        sign_in(boss, admin.username)
+        added = post_form(
+            boss,
+            "/admin/users",
+            {
+                "username": name,
+                "display_name": "New Person",
+                "role": "billing",
+                "password": PASSWORD,
+            },
+            page="/admin/users",
+        )
+        assert added.status_code == 303
+    with TestClient(app, follow_redirects=False) as person:
+        assert sign_in(person, name).headers["location"] == "/account/password"
+
+
+def test_idle_sign_out_is_audited(client: TestClient, factory: sessionmaker[Session]) -> None:
+    user = make_user(factory)
+    sign_in(client, user.username)
+    with unit_of_work(factory) as db:
+        db.execute(
+            update(UserSession)
+            .where(UserSession.user_id == user.id)
+            .values(last_seen_at=utcnow() - timedelta(hours=1))
+        )
+    client.get("/")
+    logout = audit_rows(factory, username=user.username, action="logout")
+    assert [e.reason for e in logout] == ["idle-timeout"]
+
+
+def test_sessions_have_a_maximum_lifetime(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    user = make_user(factory)
+    sign_in(client, user.username)
+    with unit_of_work(factory) as db:
+        db.execute(
+            update(UserSession)
+            .where(UserSession.user_id == user.id)
+            .values(created_at=utcnow() - timedelta(hours=13))
+        )
+    assert client.get("/").status_code == 303
+    assert [e.reason for e in audit_rows(factory, username=user.username, action="logout")] == [
+        "max-lifetime"
+    ]

@@ -22,7 +22,7 @@ def test_defaults_are_sane() -> None:
         ({"session_idle_minutes": 0}, "CAREBRIDGE_SESSION_IDLE_MINUTES"),
         ({"totp_required_roles": ["admin", "wizard"]}, "wizard"),
         ({"timezone": "Europe/Nowhere"}, "Europe/Nowhere"),
-        ({"env": "staging"}, "CAREBRIDGE_ENV"),
+        ({"log_level": "CHATTY"}, "CAREBRIDGE_LOG_LEVEL"),
     ],
 )
 def test_bad_settings_give_one_line_naming_the_setting(
@@ -50,3 +50,30 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     settings = load_settings()
     assert settings.lockout_attempts == 3
     assert settings.totp_required_roles == ["admin", "auditor"]
+
+
+def test_misspelt_variable_is_named_with_a_suggestion(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREBRIDGE_SESION_IDLE_MINUTES", "5")
+    with pytest.raises(ConfigError, match="did you mean CAREBRIDGE_SESSION_IDLE_MINUTES"):
+        load_settings()
+
+
+def test_demo_mode_cannot_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREBRIDGE_DEMO_MODE", "true")
+    with pytest.raises(ConfigError, match="carebridge demo"):
+        load_settings()
+
+
+def test_list_setting_that_is_not_json_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREBRIDGE_TOTP_REQUIRED_ROLES", "admin")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "CAREBRIDGE_TOTP_REQUIRED_ROLES" in str(caught.value)
+    assert "JSON" in str(caught.value)
+
+
+def test_settings_roles_match_the_role_enum() -> None:
+    from carebridge.security.roles import Role
+    from carebridge.settings import ROLES
+
+    assert set(ROLES) == {role.value for role in Role}

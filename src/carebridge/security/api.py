@@ -6,13 +6,13 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from carebridge.lib.paging import MAX_PAGE_SIZE, Page
 from carebridge.security import service
 from carebridge.security.audit import Action, Actor, record
-from carebridge.security.deps import Db, Require
+from carebridge.security.deps import Db, Require, settings_of
 from carebridge.security.roles import Permission
 from carebridge.security.schemas import AuditEventRead, AuditFilter, Me, UserCreate, UserRead
 
@@ -36,7 +36,7 @@ def users(
 def create_user(
     body: UserCreate, db: Db, actor: Annotated[Actor, Depends(Require(Permission.USERS_MANAGE))]
 ) -> UserRead:
-    return service.create_user(db, actor, body)
+    return service.create_user(db, actor, body, temporary_password=True)
 
 
 class AuditPage(BaseModel):
@@ -48,6 +48,7 @@ class AuditPage(BaseModel):
 
 @router.get("/audit-events")
 def audit_events(
+    request: Request,
     db: Db,
     actor: Annotated[Actor, Depends(Require(Permission.AUDIT_READ))],
     username: str | None = None,
@@ -65,6 +66,13 @@ def audit_events(
         date_from=date_from,
         date_to=date_to,
     )
-    items, total = service.search_audit(db, flt, Page(page, size))
-    record(db, actor, Action.READ, entity_type="AuditLog")
+    items, total = service.search_audit(db, flt, Page(page, size), settings_of(request).timezone)
+    shown = flt.model_dump(exclude_none=True, mode="json")
+    record(
+        db,
+        actor,
+        Action.READ,
+        entity_type="AuditLog",
+        reason=", ".join(f"{k}={v}" for k, v in shown.items()) or None,
+    )
     return AuditPage(total=total, page=page, size=size, items=items)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from carebridge.db.session import unit_of_work
 from carebridge.lib.errors import CsrfFailed, Forbidden, Unauthenticated
 from carebridge.security import service
-from carebridge.security.audit import Action, Actor, Outcome, record_detached
+from carebridge.security.audit import Action, Actor, Outcome, record, record_detached
 from carebridge.security.models import UserSession
 from carebridge.security.roles import Permission, allows
 from carebridge.settings import Settings
@@ -136,16 +136,33 @@ def _identify_cookie(request: Request, db: Session) -> Identity | None:
     key = request.cookies.get(SESSION_COOKIE)
     if not key:
         return None
+    settings = settings_of(request)
     lookup = service.resolve_session(
         db,
         key,
-        idle_minutes=settings_of(request).session_idle_minutes,
+        idle_minutes=settings.session_idle_minutes,
+        max_hours=settings.session_max_hours,
         touch=request.headers.get(BACKGROUND_HEADER) != "1",
     )
     if lookup.session is None:
-        if lookup.expired:
+        if lookup.ended is not None:
+            ended = lookup.ended
+            record(
+                db,
+                _actor(
+                    request,
+                    user_id=ended.user.id,
+                    username=ended.user.username,
+                    role=ended.user.role,
+                    must_change=False,
+                ),
+                Action.LOGOUT,
+                entity_type="User",
+                entity_id=ended.user.id,
+                reason=ended.end_reason,
+            )
             db.commit()  # keep the session's end even though this request is refused
-            request.state.signed_out_idle = True
+            request.state.signed_out_idle = lookup.expired
         return None
     row = lookup.session
     user = row.user

@@ -8,7 +8,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pyotp
 from sqlalchemy import Select, func, select, update
@@ -34,7 +35,11 @@ SIGN_IN_FAILED = (
 # --- users -----------------------------------------------------------------------------
 
 
-def create_user(db: Session, actor: Actor, data: UserCreate) -> UserRead:
+def create_user(
+    db: Session, actor: Actor, data: UserCreate, *, temporary_password: bool = False
+) -> UserRead:
+    """Add a user. A password chosen by someone else (an administrator) is temporary: the
+    user must replace it at first sign-in."""
     passwords.check_strength(data.password, username=data.username)
     if db.scalar(select(User.id).where(User.username == data.username)) is not None:
         raise Conflict(
@@ -46,6 +51,7 @@ def create_user(db: Session, actor: Actor, data: UserCreate) -> UserRead:
         display_name=data.display_name,
         role=data.role.value,
         password_hash=passwords.hash_password(data.password),
+        must_change_password=temporary_password,
         created_by=actor.user_id,
         updated_by=actor.user_id,
     )
@@ -180,14 +186,7 @@ def authenticate(
     if user.locked_until is not None and user.locked_until > now:
         return fail("account locked")
     if not ok:
-        user.failed_attempts += 1
-        reason = "wrong password"
-        if user.failed_attempts >= settings.lockout_attempts:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_attempts = 0
-            reason += f"; locked for {settings.lockout_minutes} minutes"
-        db.flush()
-        return fail(reason)
+        return fail(count_failure(db, settings, user, "wrong password"))
 
     user.failed_attempts = 0
     user.locked_until = None
@@ -196,6 +195,41 @@ def authenticate(
     if user.role in settings.totp_required_roles:
         return SignIn(user=user, next_stage="enroll")
     return SignIn(user=user)
+
+
+def count_failure(db: Session, settings: Settings, user: User, reason: str) -> str:
+    """Count a failed password or code; lock the account after too many. Returns the
+    audit reason, saying so when this failure locked it."""
+    user.failed_attempts += 1
+    if user.failed_attempts >= settings.lockout_attempts:
+        user.locked_until = utcnow() + timedelta(minutes=settings.lockout_minutes)
+        user.failed_attempts = 0
+        reason += f"; locked for {settings.lockout_minutes} minutes"
+        _end_all_sessions(db, user.id, "locked")
+    db.flush()
+    return reason
+
+
+def check_totp_step(db: Session, settings: Settings, user: User, code: str) -> str | None:
+    """The second sign-in step. Returns None when the code is right, else the audit reason;
+    wrong codes count towards the same lockout as wrong passwords."""
+    if user.locked_until is not None and user.locked_until > utcnow():
+        _end_all_sessions(db, user.id, "locked")
+        return "account locked"
+    if verify_totp(user, code):
+        user.failed_attempts = 0
+        return None
+    return count_failure(db, settings, user, "wrong TOTP code")
+
+
+def reset_totp(db: Session, actor: Actor, user: User) -> None:
+    """Turn off a user's second factor (lost phone); they set it up again at next need."""
+    user.totp_enabled = False
+    user.totp_secret = None
+    user.updated_by = actor.user_id
+    _end_all_sessions(db, user.id, "totp-reset")
+    db.flush()
+    record(db, actor, Action.UPDATE, entity_type="User", entity_id=user.id, reason="TOTP reset")
 
 
 def complete_sign_in(db: Session, user: User, actor: Actor) -> None:
@@ -229,10 +263,11 @@ def start_session(
 class SessionLookup:
     session: UserSession | None
     expired: bool = False
+    ended: UserSession | None = None
 
 
 def resolve_session(
-    db: Session, key: str, *, idle_minutes: int, touch: bool = True
+    db: Session, key: str, *, idle_minutes: int, max_hours: int = 12, touch: bool = True
 ) -> SessionLookup:
     """Find the live session for a cookie key; end it if idle too long or its user is gone.
     ``touch=False`` (background refreshes) does not count as activity."""
@@ -249,7 +284,10 @@ def resolve_session(
         return SessionLookup(None)
     if now - row.last_seen_at > timedelta(minutes=idle_minutes):
         end_session(db, row, "idle-timeout")
-        return SessionLookup(None, expired=True)
+        return SessionLookup(None, expired=True, ended=row)
+    if now - row.created_at > timedelta(hours=max_hours):
+        end_session(db, row, "max-lifetime")
+        return SessionLookup(None, expired=True, ended=row)
     # Touch at most every 30 s: keeps sliding expiry without a write per request.
     if touch and now - row.last_seen_at > timedelta(seconds=30):
         row.last_seen_at = now
@@ -378,7 +416,9 @@ def _token_read(token: ApiToken) -> TokenRead:
 # --- audit search ----------------------------------------------------------------------
 
 
-def _audit_query(flt: AuditFilter) -> Select[AuditEvent]:
+def _audit_query(flt: AuditFilter, zone: str) -> Select[AuditEvent]:
+    """Dates are whole days in the clinic's time zone, as the screen shows them."""
+    tz = ZoneInfo(zone)
     query = select(AuditEvent)
     if flt.username:
         query = query.where(AuditEvent.username == flt.username.lower())
@@ -387,26 +427,33 @@ def _audit_query(flt: AuditFilter) -> Select[AuditEvent]:
     if flt.action:
         query = query.where(AuditEvent.action == flt.action)
     if flt.date_from:
-        query = query.where(AuditEvent.occurred_at >= datetime.combine(flt.date_from, time(), UTC))
+        query = query.where(AuditEvent.occurred_at >= datetime.combine(flt.date_from, time(), tz))
     if flt.date_to:
-        end = datetime.combine(flt.date_to, time(), UTC) + timedelta(days=1)
+        end = datetime.combine(flt.date_to + timedelta(days=1), time(), tz)
         query = query.where(AuditEvent.occurred_at < end)
     return query
 
 
-def search_audit(db: Session, flt: AuditFilter, page: Page) -> tuple[list[AuditEventRead], int]:
-    query = _audit_query(flt)
+def search_audit(
+    db: Session, flt: AuditFilter, page: Page, zone: str = "UTC"
+) -> tuple[list[AuditEventRead], int]:
+    query = _audit_query(flt, zone)
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.scalars(query.order_by(AuditEvent.id.desc()).offset(page.offset).limit(page.size))
     return [AuditEventRead.model_validate(r) for r in rows], total
 
 
-def iter_audit(db: Session, flt: AuditFilter, batch: int = 1000) -> Iterator[AuditEventRead]:
+def iter_audit(
+    db: Session, flt: AuditFilter, zone: str = "UTC", batch: int = 1000
+) -> Iterator[AuditEventRead]:
     """Every matching event, oldest first, streamed in batches (for CSV export)."""
     last_id = 0
     while True:
         rows = db.scalars(
-            _audit_query(flt).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+            _audit_query(flt, zone)
+            .where(AuditEvent.id > last_id)
+            .order_by(AuditEvent.id)
+            .limit(batch)
         ).all()
         if not rows:
             return

@@ -44,7 +44,7 @@ from carebridge.web.render import (
     set_session_cookie,
 )
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages, not API
 Str = Annotated[str, Form()]
 
 
@@ -147,7 +147,8 @@ def totp_submit(
     if identity.stage == "active" or identity.session is None:
         return redirect("/")
     user = service.get_user(db, identity.session.user_id)
-    if not service.verify_totp(user, code):
+    failure = service.check_totp_step(db, settings_of(request), user, code)
+    if failure is not None:
         record(
             db,
             identity.actor,
@@ -155,8 +156,13 @@ def totp_submit(
             entity_type="User",
             entity_id=user.id,
             outcome=Outcome.FAILURE,
-            reason="wrong TOTP code",
+            reason=failure,
         )
+        if identity.session.ended_at is not None:  # locked: start again from the password
+            response = redirect("/login")
+            clear_session_cookie(response)
+            flash(response, request, service.SIGN_IN_FAILED, "error")
+            return response
         return render(
             request,
             "security/totp.html",
@@ -314,7 +320,7 @@ def users_create(
             role=role,
             password=password,
         )
-        created = service.create_user(db, actor, data)
+        created = service.create_user(db, actor, data, temporary_password=True)
     except ValidationError as exc:
         errors = {str(e["loc"][0]): _plain(str(e["loc"][0]), e["msg"]) for e in exc.errors()}
         return _users_page(request, db, errors, form, status=422)
@@ -352,6 +358,20 @@ def users_disable(request: Request, db: Db, actor: ManageUsers, user_id: str) ->
     user = service.set_active(db, actor, _user_or_404(db, user_id), False)
     response = redirect("/admin/users")
     flash(response, request, f"{user.username} is disabled and has been signed out.")
+    return response
+
+
+@router.post("/admin/users/{user_id}/reset-totp", dependencies=[Csrf])
+def users_reset_totp(request: Request, db: Db, actor: ManageUsers, user_id: str) -> Response:
+    user = _user_or_404(db, user_id)
+    service.reset_totp(db, actor, user)
+    response = redirect("/admin/users")
+    flash(
+        response,
+        request,
+        f"Two-step sign-in is off for {user.username}; they have been "
+        "signed out and set it up again at next sign-in if their role needs it.",
+    )
     return response
 
 
@@ -409,7 +429,7 @@ def audit_page(
 ) -> Response:
     flt, raw, errors = _audit_filter(request)
     paging = Page(number=max(page, 1), size=50)
-    events, total = service.search_audit(db, flt, paging)
+    events, total = service.search_audit(db, flt, paging, settings_of(request).timezone)
     record(db, actor, Action.READ, entity_type="AuditLog", reason=_describe(raw))
     return render(
         request,
@@ -459,6 +479,7 @@ def audit_export(
         raise ValidationFailed("Fix the filter before exporting", fields=errors)
     record(db, actor, Action.EXPORT, entity_type="AuditLog", reason=_describe(raw))
     factory = factory_of(request)
+    zone = settings_of(request).timezone
 
     def lines() -> Iterator[str]:
         # Streams after the request's unit of work has ended, so it reads in its own.
@@ -466,7 +487,7 @@ def audit_export(
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
         with unit_of_work(factory) as reader:
-            yield from _csv_rows(reader, flt, writer, buffer)
+            yield from _csv_rows(reader, flt, zone, writer, buffer)
         yield buffer.getvalue()
 
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
@@ -477,8 +498,10 @@ def audit_export(
     )
 
 
-def _csv_rows(db: Session, flt: AuditFilter, writer: Any, buffer: io.StringIO) -> Iterator[str]:
-    for event in service.iter_audit(db, flt):
+def _csv_rows(
+    db: Session, flt: AuditFilter, zone: str, writer: Any, buffer: io.StringIO
+) -> Iterator[str]:
+    for event in service.iter_audit(db, flt, zone):
         data = event.model_dump()
         writer.writerow([_cell(data[c]) for c in CSV_COLUMNS])
         if buffer.tell() > 65536:

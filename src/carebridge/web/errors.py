@@ -20,6 +20,7 @@ from carebridge.security.deps import is_machine_path, request_id
 log = logging.getLogger("carebridge.errors")
 
 PROBLEM_TYPE = "urn:carebridge:problem:"
+HTTP_CODES = {413: "payload-too-large", 405: "method-not-allowed", 404: "not-found"}
 STATUS_TITLES = {
     400: "Bad request",
     401: "Sign-in required",
@@ -140,7 +141,7 @@ def install(app: FastAPI) -> None:
             detail = f"There is nothing at {request.url.path}"
         headers = dict(exc.headers) if exc.headers else None
         if is_machine_path(request.url.path):
-            code = title.lower().replace(" ", "-")
+            code = HTTP_CODES.get(status, title.lower().replace(" ", "-"))
             return problem(
                 request, status=status, code=code, title=title, detail=detail, headers=headers
             )

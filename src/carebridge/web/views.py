@@ -19,7 +19,7 @@ from carebridge.web.render import render
 router = APIRouter()
 
 
-@router.get("/")
+@router.get("/", include_in_schema=False)
 def home(
     request: Request, actor: Annotated[Actor, Depends(Require(Permission.WORKLIST_VIEW))]
 ) -> Response:
