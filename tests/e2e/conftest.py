@@ -8,14 +8,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy.orm import Session, sessionmaker
+from playwright.sync_api import sync_playwright
 
 from carebridge.app import create_app
 from carebridge.db import migrate
@@ -26,6 +25,7 @@ from tests.e2e.support import (
     AXE_INSTALL_HINT,
     CHROMIUM,
     CHROMIUM_ARGS,
+    LiveServer,
     axe_path,
     log_of,
     unavailable,
@@ -39,20 +39,12 @@ SECRET = "e2e-secret-" + "x" * 40
 STARTUP_SECONDS = 20.0
 
 
-@dataclass(frozen=True)
-class LiveServer:
-    url: str
-    settings: Settings
-    factory: sessionmaker[Session]
-
-
 def _settings(url: str) -> Settings:
     # Everything the tests assert on is pinned here, so CAREBRIDGE_* variables in the
     # environment (or a developer's .env) cannot change what the pages say.
     return Settings(
         database_url=url,
         secret_key=SECRET,
-        env="development",
         session_idle_minutes=15,
         lockout_attempts=5,
         totp_required_roles=[],
@@ -117,10 +109,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Playwright for Python is not installed (pip install -e '.[test]')")
     if not CHROMIUM.exists():
         unavailable(f"Chromium is not installed at {CHROMIUM} (Debian package 'chromium')")
     if not axe_path().is_file():

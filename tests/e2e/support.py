@@ -17,6 +17,9 @@ from carebridge.demo import DEMO_PASSWORD
 
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Error, Page
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from carebridge.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,25 +39,34 @@ BLOCKING_IMPACTS = ("serious", "critical")
 
 
 def browser_required() -> bool:
-    """CI sets CAREBRIDGE_REQUIRE_BROWSER=1: a missing browser or axe-core fails there."""
-    return os.environ.get("CAREBRIDGE_REQUIRE_BROWSER") == "1"
+    """CI sets CAREBRIDGE_TEST_REQUIRE_BROWSER=1: a missing browser or axe-core fails there."""
+    return os.environ.get("CAREBRIDGE_TEST_REQUIRE_BROWSER") == "1"
 
 
 def unavailable(reason: str) -> NoReturn:
     """Skip with ``reason``, or fail with it when the browser tests are required."""
     if browser_required():
-        pytest.fail(f"{reason} (and CAREBRIDGE_REQUIRE_BROWSER=1)", pytrace=False)
+        pytest.fail(f"{reason} (and CAREBRIDGE_TEST_REQUIRE_BROWSER=1)", pytrace=False)
     pytest.skip(reason)
 
 
 def axe_path() -> Path:
-    configured = os.environ.get("CAREBRIDGE_AXE_JS")
+    configured = os.environ.get("CAREBRIDGE_TEST_AXE_JS")
     return Path(configured) if configured else AXE_DEFAULT
 
 
 @lru_cache(maxsize=4)
 def axe_source(path: Path) -> str:
     return path.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """The app under test: its address, its settings and a way into its database."""
+
+    url: str
+    settings: Settings
+    factory: sessionmaker[Session]
 
 
 # --- what the browser said -------------------------------------------------------------

@@ -14,8 +14,7 @@ from carebridge.lib.time import utcnow
 from carebridge.security.models import UserSession
 from carebridge.security.roles import Role
 from carebridge.security.service import SIGN_IN_FAILED
-from tests.e2e.conftest import LiveServer
-from tests.e2e.support import assert_accessible, sign_in
+from tests.e2e.support import LiveServer, assert_accessible, sign_in
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser

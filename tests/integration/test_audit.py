@@ -108,7 +108,7 @@ def test_auditor_filters_and_exports(client: TestClient, factory: sessionmaker[S
     assert "1 matching event" in page.text
     bad = client.get("/audit", params={"date_from": "yesterday"})
     assert bad.status_code == 422
-    assert "Not understood" in bad.text
+    assert "YYYY-MM-DD" in bad.text
     export = client.get("/audit/export.csv", params={"username": target.username})
     assert export.status_code == 200
     assert export.headers["content-type"].startswith("text/csv")

@@ -371,3 +371,20 @@ def test_sessions_have_a_maximum_lifetime(
     assert [e.reason for e in audit_rows(factory, username=user.username, action="logout")] == [
         "max-lifetime"
     ]
+
+
+def test_pending_second_step_can_be_cancelled(app: FastAPI, factory: sessionmaker[Session]) -> None:
+    user = make_user(factory)
+    with unit_of_work(factory) as db:
+        db.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(totp_secret=pyotp.random_base32(), totp_enabled=True)
+        )
+    with TestClient(app, follow_redirects=False) as browser:
+        sign_in(browser, user.username)
+        page = browser.get("/login/totp")
+        assert "Cancel and sign out" in page.text
+        out = browser.post("/logout", data={"csrf_token": csrf_from(page)})
+        assert out.headers["location"] == "/login"
+        assert browser.get("/login/totp").headers["location"].startswith("/login?next=")

@@ -408,6 +408,13 @@ def users_reset_password(
 AUDIT_ACTIONS = [("", "Any action")] + [(a.value, a.value) for a in Action]
 
 
+FILTER_HINTS = {
+    "date_from": "Enter the first day as YYYY-MM-DD, e.g. 2026-11-24.",
+    "date_to": "Enter the last day as YYYY-MM-DD, e.g. 2026-11-24.",
+    "patient_id": "Paste the patient's id exactly as shown on their chart (a UUID).",
+}
+
+
 def _audit_filter(request: Request) -> tuple[AuditFilter, dict[str, str], dict[str, str]]:
     raw = {
         k: v for k, v in request.query_params.items() if k in AuditFilter.model_fields and v.strip()
@@ -415,7 +422,10 @@ def _audit_filter(request: Request) -> tuple[AuditFilter, dict[str, str], dict[s
     try:
         return AuditFilter.model_validate(raw), raw, {}
     except ValidationError as exc:
-        errors = {str(e["loc"][0]): f"Not understood: {e['msg']}" for e in exc.errors()}
+        errors = {
+            str(e["loc"][0]): FILTER_HINTS.get(str(e["loc"][0]), str(e["msg"]))
+            for e in exc.errors()
+        }
         good = {k: v for k, v in raw.items() if k not in errors}
         return AuditFilter.model_validate(good), raw, errors
 

@@ -4,6 +4,8 @@
 //  - focus on the first form alert so screen readers announce the errors,
 //  - partial updates: a link or form with data-swap="#target" replaces that element with
 //    the same element from the fetched page, and data-refresh="SECONDS" reloads it in place.
+//  - a panel that scrolls sideways (a wide table on a narrow screen) can be focused, so it
+//    can be scrolled with the arrow keys too.
 (function () {
   "use strict";
 
@@ -65,9 +67,33 @@
     }, seconds * 1000);
   }
 
+  function markScrollers() {
+    document.querySelectorAll(".panel").forEach(function (panel) {
+      var scrolls = panel.scrollWidth > panel.clientWidth;
+      if (scrolls && !panel.hasAttribute("tabindex")) {
+        panel.setAttribute("tabindex", "0");
+        panel.setAttribute("data-scroller", "");
+      } else if (!scrolls && panel.hasAttribute("data-scroller")) {
+        panel.removeAttribute("tabindex");
+        panel.removeAttribute("data-scroller");
+      }
+    });
+  }
+
+  var resizing = false;
+  window.addEventListener("resize", function () {
+    if (resizing) return;
+    resizing = true;
+    window.requestAnimationFrame(function () {
+      resizing = false;
+      markScrollers();
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var alert = document.querySelector(".form-alert[tabindex]");
     if (alert) alert.focus();
     document.querySelectorAll("[data-refresh][id]").forEach(startRefresh);
+    markScrollers();
   });
 })();
