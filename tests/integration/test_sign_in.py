@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pyotp
@@ -38,6 +39,25 @@ def live_sessions(factory: sessionmaker[Session], username: str) -> list[UserSes
                 .join(User)
                 .where(User.username == username, UserSession.ended_at.is_(None))
             )
+        )
+
+
+def enable_totp(factory: sessionmaker[Session], user_id: uuid.UUID) -> None:
+    with unit_of_work(factory) as db:
+        db.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(totp_secret=pyotp.random_base32(), totp_enabled=True)
+        )
+
+
+def age_sessions(factory: sessionmaker[Session], user_id: uuid.UUID, **ago: timedelta) -> None:
+    """Move a user's session timestamps into the past, as if time had passed."""
+    with unit_of_work(factory) as db:
+        db.execute(
+            update(UserSession)
+            .where(UserSession.user_id == user_id)
+            .values({column: utcnow() - delta for column, delta in ago.items()})
         )
 
 
@@ -105,12 +125,7 @@ def test_idle_session_is_ended_and_says_why(
 ) -> None:
     user = make_user(factory)
     sign_in(client, user.username)
-    with unit_of_work(factory) as db:
-        db.execute(
-            update(UserSession)
-            .where(UserSession.user_id == user.id)
-            .values(last_seen_at=utcnow() - timedelta(minutes=16))
-        )
+    age_sessions(factory, user.id, last_seen_at=timedelta(minutes=16))
     response = client.get("/audit?action=login")
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=/audit%3Faction%3Dlogin&idle=1"
@@ -281,12 +296,7 @@ def test_wrong_totp_codes_count_towards_lockout(
     app: FastAPI, factory: sessionmaker[Session]
 ) -> None:
     user = make_user(factory)
-    with unit_of_work(factory) as db:
-        db.execute(
-            update(User)
-            .where(User.id == user.id)
-            .values(totp_secret=pyotp.random_base32(), totp_enabled=True)
-        )
+    enable_totp(factory, user.id)
     with TestClient(app, follow_redirects=False) as browser:
         assert sign_in(browser, user.username).headers["location"] == "/login/totp"
         for _ in range(4):
@@ -305,12 +315,7 @@ def test_admin_can_turn_off_a_lost_second_factor(
 ) -> None:
     admin = make_user(factory, Role.ADMIN)
     user = make_user(factory)
-    with unit_of_work(factory) as db:
-        db.execute(
-            update(User)
-            .where(User.id == user.id)
-            .values(totp_secret=pyotp.random_base32(), totp_enabled=True)
-        )
+    enable_totp(factory, user.id)
     with TestClient(app, follow_redirects=False) as boss:
         sign_in(boss, admin.username)
         done = post_form(boss, f"/admin/users/{user.id}/reset-totp", page="/admin/users")
@@ -345,12 +350,7 @@ def test_user_added_by_admin_must_choose_own_password(
 def test_idle_sign_out_is_audited(client: TestClient, factory: sessionmaker[Session]) -> None:
     user = make_user(factory)
     sign_in(client, user.username)
-    with unit_of_work(factory) as db:
-        db.execute(
-            update(UserSession)
-            .where(UserSession.user_id == user.id)
-            .values(last_seen_at=utcnow() - timedelta(hours=1))
-        )
+    age_sessions(factory, user.id, last_seen_at=timedelta(hours=1))
     client.get("/")
     logout = audit_rows(factory, username=user.username, action="logout")
     assert [e.reason for e in logout] == ["idle-timeout"]
@@ -361,12 +361,7 @@ def test_sessions_have_a_maximum_lifetime(
 ) -> None:
     user = make_user(factory)
     sign_in(client, user.username)
-    with unit_of_work(factory) as db:
-        db.execute(
-            update(UserSession)
-            .where(UserSession.user_id == user.id)
-            .values(created_at=utcnow() - timedelta(hours=13))
-        )
+    age_sessions(factory, user.id, created_at=timedelta(hours=13))
     assert client.get("/").status_code == 303
     assert [e.reason for e in audit_rows(factory, username=user.username, action="logout")] == [
         "max-lifetime"
@@ -375,12 +370,7 @@ def test_sessions_have_a_maximum_lifetime(
 
 def test_pending_second_step_can_be_cancelled(app: FastAPI, factory: sessionmaker[Session]) -> None:
     user = make_user(factory)
-    with unit_of_work(factory) as db:
-        db.execute(
-            update(User)
-            .where(User.id == user.id)
-            .values(totp_secret=pyotp.random_base32(), totp_enabled=True)
-        )
+    enable_totp(factory, user.id)
     with TestClient(app, follow_redirects=False) as browser:
         sign_in(browser, user.username)
         page = browser.get("/login/totp")
