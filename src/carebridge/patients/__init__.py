@@ -1,0 +1,1 @@
+"""Patients: registration, identifiers, contacts, health history, consent, duplicates."""
