@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
@@ -101,7 +102,8 @@ TOOLING_PREFIX = "CAREBRIDGE_TEST_"
 def _check_environment() -> None:
     """A misspelt variable would silently leave a default in force: name it instead."""
     known = {"CAREBRIDGE_" + name.upper() for name in Settings.model_fields}
-    for name in os.environ:
+    dotenv = dotenv_values(".env") if os.path.exists(".env") else {}
+    for name in [*os.environ, *dotenv]:
         if not name.startswith("CAREBRIDGE_") or name.startswith(TOOLING_PREFIX):
             continue
         if name == "CAREBRIDGE_DEMO_MODE":

@@ -362,7 +362,9 @@ def test_sessions_have_a_maximum_lifetime(
     user = make_user(factory)
     sign_in(client, user.username)
     age_sessions(factory, user.id, created_at=timedelta(hours=13))
-    assert client.get("/").status_code == 303
+    bounced = client.get("/")
+    assert bounced.headers["location"] == "/login?next=/&expired=1"
+    assert "Sessions last at most 12 hours" in client.get(bounced.headers["location"]).text
     assert [e.reason for e in audit_rows(factory, username=user.username, action="logout")] == [
         "max-lifetime"
     ]
@@ -378,3 +380,17 @@ def test_pending_second_step_can_be_cancelled(app: FastAPI, factory: sessionmake
         out = browser.post("/logout", data={"csrf_token": csrf_from(page)})
         assert out.headers["location"] == "/login"
         assert browser.get("/login/totp").headers["location"].startswith("/login?next=")
+
+
+def test_password_alone_does_not_clear_wrong_codes(
+    app: FastAPI, factory: sessionmaker[Session]
+) -> None:
+    user = make_user(factory)
+    enable_totp(factory, user.id)
+    for _ in range(5):
+        with TestClient(app, follow_redirects=False) as browser:
+            assert sign_in(browser, user.username).headers["location"] == "/login/totp"
+            post_form(browser, "/login/totp", {"code": "000000"}, page="/login/totp")
+    with unit_of_work(factory) as db:
+        locked_until = db.scalar(select(User.locked_until).where(User.id == user.id))
+    assert locked_until is not None

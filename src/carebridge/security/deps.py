@@ -162,7 +162,7 @@ def _identify_cookie(request: Request, db: Session) -> Identity | None:
                 reason=ended.end_reason,
             )
             db.commit()  # keep the session's end even though this request is refused
-            request.state.signed_out_idle = lookup.expired
+            request.state.signed_out_reason = ended.end_reason
         return None
     row = lookup.session
     user = row.user
@@ -242,7 +242,8 @@ def _sign_in_required(request: Request) -> Unauthenticated:
             headers={"WWW-Authenticate": "Bearer"},
         )
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    reason = "&idle=1" if getattr(request.state, "signed_out_idle", False) else ""
+    ended = getattr(request.state, "signed_out_reason", None)
+    reason = {"idle-timeout": "&idle=1", "max-lifetime": "&expired=1"}.get(ended or "", "")
     return Unauthenticated(
         "Please sign in", extra={"location": f"/login?next={quote(target)}{reason}"}
     )

@@ -188,10 +188,12 @@ def authenticate(
     if not ok:
         return fail(count_failure(db, settings, user, "wrong password"))
 
-    user.failed_attempts = 0
     user.locked_until = None
     if user.totp_enabled:
+        # The failure count is cleared only once the code is right too, so wrong codes
+        # cannot be retried forever by re-entering the password.
         return SignIn(user=user, next_stage="totp")
+    user.failed_attempts = 0
     if user.role in settings.totp_required_roles:
         return SignIn(user=user, next_stage="enroll")
     return SignIn(user=user)

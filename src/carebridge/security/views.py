@@ -59,11 +59,14 @@ def _safe_next(target: str | None) -> str:
 
 
 @router.get("/login", dependencies=[Depends(public)])
-def login_form(request: Request, next: str = "/", idle: int = 0) -> Response:
+def login_form(request: Request, next: str = "/", idle: int = 0, expired: int = 0) -> Response:
     notice = None
     if idle:
         minutes = settings_of(request).session_idle_minutes
         notice = f"You were signed out after {minutes} minutes without activity."
+    elif expired:
+        hours = settings_of(request).session_max_hours
+        notice = f"Sessions last at most {hours} hours; please sign in again."
     return render(
         request,
         "security/login.html",
