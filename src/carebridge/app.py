@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from carebridge import __version__
 from carebridge.db.session import make_engine, make_sessionmaker
+from carebridge.patients import api as patients_api
 from carebridge.security import api as security_api
 from carebridge.security import views as security_views
 from carebridge.settings import Settings
@@ -21,7 +22,12 @@ from carebridge.web import views as web_views
 from carebridge.web.middleware import BodyLimit, RequestContext, RequestIdFilter
 
 # Every router the app serves; each route in them declares its access (see security.deps).
-ROUTERS: tuple[APIRouter, ...] = (web_views.router, security_views.router, security_api.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    web_views.router,
+    security_views.router,
+    security_api.router,
+    patients_api.router,
+)
 STATIC = Path(__file__).parent / "web" / "static"
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -43,7 +44,7 @@ def test_every_route_declares_its_access() -> None:
 
 
 def _call(client: TestClient, route: APIRoute, method: str, headers: dict[str, str]) -> Response:
-    path = route.path.replace("{user_id}", str(uuid.uuid4()))
+    path = re.sub(r"\{\w+_id\}", lambda _: str(uuid.uuid4()), route.path)
     if method == "GET":
         return client.get(path, headers=headers)
     if is_machine_path(path):
@@ -53,7 +54,7 @@ def _call(client: TestClient, route: APIRoute, method: str, headers: dict[str, s
             "role": "clinician",
             "password": PASSWORD,
         }
-        return client.post(path, json=body, headers=headers)
+        return client.request(method, path, json=body, headers=headers)
     token = csrf_from(client.get("/login"))
     return client.post(path, data={"csrf_token": token}, headers=headers)
 

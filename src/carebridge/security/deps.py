@@ -19,6 +19,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
 
+from carebridge.db.history import ACTOR_KEY
 from carebridge.db.session import unit_of_work
 from carebridge.lib.errors import CsrfFailed, Forbidden, Unauthenticated
 from carebridge.security import service
@@ -200,6 +201,7 @@ class Require:
             raise Unauthenticated(
                 "Choose a new password to continue", extra={"location": "/account/password"}
             )
+        db.info[ACTOR_KEY] = actor.user_id  # stamps created_by/updated_by and history
         if not allows(actor.role, self.permission):
             record_detached(
                 factory_of(request),

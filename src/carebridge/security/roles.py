@@ -19,15 +19,27 @@ class Permission(StrEnum):
     USERS_MANAGE = "users:manage"
     AUDIT_READ = "audit:read"
     AUDIT_EXPORT = "audit:export"
+    PATIENT_READ = "patient:read"
+    PATIENT_WRITE = "patient:write"
+    PATIENT_MERGE = "patient:merge"
+    HISTORY_READ = "history:read"
+    HISTORY_WRITE = "history:write"
 
 
 _EVERYONE = {Permission.WORKLIST_VIEW, Permission.ACCOUNT_SELF}
+# Minimum necessary: billing sees who the patient is, not their clinical history.
+_CHART = {
+    Permission.PATIENT_READ,
+    Permission.PATIENT_WRITE,
+    Permission.HISTORY_READ,
+    Permission.HISTORY_WRITE,
+}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(_EVERYONE | {Permission.USERS_MANAGE}),
-    Role.COORDINATOR: frozenset(_EVERYONE),
-    Role.CLINICIAN: frozenset(_EVERYONE),
-    Role.BILLING: frozenset(_EVERYONE),
+    Role.COORDINATOR: frozenset(_EVERYONE | _CHART | {Permission.PATIENT_MERGE}),
+    Role.CLINICIAN: frozenset(_EVERYONE | _CHART),
+    Role.BILLING: frozenset(_EVERYONE | {Permission.PATIENT_READ}),
     # Auditors review access; they do not administer the people they audit.
     Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ, Permission.AUDIT_EXPORT}),
 }

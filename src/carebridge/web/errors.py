@@ -43,6 +43,7 @@ def problem(
     detail: str,
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + code,
@@ -54,6 +55,7 @@ def problem(
     }
     if fields:
         body["errors"] = [{"field": k, "message": v} for k, v in fields.items()]
+    body.update(extensions or {})
     return Response(
         orjson.dumps(body),
         status_code=status,
@@ -91,6 +93,7 @@ def respond(request: Request, exc: AppError) -> Response:
             detail=exc.detail,
             fields=exc.fields,
             headers=exc.headers,
+            extensions={k: v for k, v in exc.extra.items() if k != "location"},
         )
     if isinstance(exc, Unauthenticated):
         return RedirectResponse(exc.extra.get("location", "/login"), status_code=303)

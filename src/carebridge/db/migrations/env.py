@@ -9,6 +9,8 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
 # Every domain's models, so autogenerate and `alembic check` see the whole schema.
+import carebridge.db.history
+import carebridge.patients.models
 import carebridge.security.models  # noqa: F401
 from carebridge.db.base import Base, UtcDateTime
 from carebridge.db.session import make_engine
