@@ -265,10 +265,13 @@ def find_duplicates(
     first_given = given.split()[0] if given else ""
     conditions = [
         Patient.birth_date.in_(birth_date_variants(data.birth_date)),
-        and_(Patient.family_folded == family, _prefix(Patient.given_folded, first_given[:3])),
-        and_(Patient.given_folded == given, Patient.family_folded == family),
-        and_(_prefix(Patient.family_folded, first_given), Patient.given_folded.startswith(family)),
     ]
+    if family and first_given:
+        conditions += [
+            and_(Patient.family_folded == family, _prefix(Patient.given_folded, first_given[:3])),
+            # first and last names swapped at the desk
+            and_(Patient.family_folded == first_given, _prefix(Patient.given_folded, family)),
+        ]
     if data.email:
         conditions.append(Patient.email == data.email)
     phones = [p.number for p in data.phones]
