@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from carebridge.lib.errors import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+WRITE_OPTION = "carebridge_write"
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -27,9 +28,17 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite starts transactions only before writes, so reads would see no stable
         # snapshot; SQLAlchemy's documented recipe is to emit BEGIN ourselves.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A writing unit of work takes SQLite's single write lock at BEGIN: writers queue on the
+    # busy timeout instead of failing when a read snapshot cannot be upgraded, and a check
+    # followed by an insert (a booking) cannot interleave with another writer.
+    immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -47,9 +56,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: committed when the block ends normally, rolled back otherwise."""
+def unit_of_work(factory: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
+    """One transaction: committed when the block ends normally, rolled back otherwise.
+    ``write=False`` (read-only requests) lets SQLite readers run side by side."""
     session = factory()
+    if write:
+        session.connection(execution_options={WRITE_OPTION: True})
     try:
         yield session
         session.commit()

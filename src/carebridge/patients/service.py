@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, false, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, and_, false, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from carebridge.db.base import Base
@@ -263,7 +263,7 @@ def find_duplicates(
     folded name (any birth date, for a mistyped year)."""
     family, given = fold(data.family_name), fold(data.given_names)
     first_given = given.split()[0] if given else ""
-    conditions = [
+    conditions: list[ColumnElement[bool]] = [
         Patient.birth_date.in_(birth_date_variants(data.birth_date)),
     ]
     if family and first_given:

@@ -1,8 +1,8 @@
 """The audit trail: one helper every domain uses to record reads and writes.
 
 ``record`` writes inside the caller's unit of work, so the row commits or rolls back with
-the change it describes. ``record_detached`` commits on its own: for events that must be kept
-even though the request fails (a failed sign-in, a refused access).
+the change it describes. Refusals that must be kept although the request fails are recorded by
+``security.deps.refuse``.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from carebridge.db.session import unit_of_work
 from carebridge.security.models import AuditEvent
 
 
@@ -108,12 +106,3 @@ def record(
             request_id=request_id,
         )
     )
-
-
-def record_detached(
-    factory: sessionmaker[Session], actor: Actor | None, action: Action, **details: Any
-) -> None:
-    """Record in a transaction of its own (kept even when the caller's work rolls back)."""
-    details.setdefault("outcome", Outcome.FAILURE)
-    with unit_of_work(factory) as db:
-        record(db, actor, action, **details)

@@ -18,12 +18,13 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from carebridge.db.history import ACTOR_KEY
 from carebridge.db.session import unit_of_work
 from carebridge.lib.errors import CsrfFailed, Forbidden, Unauthenticated
 from carebridge.security import service
-from carebridge.security.audit import Action, Actor, Outcome, record, record_detached
+from carebridge.security.audit import Action, Actor, Outcome, record
 from carebridge.security.models import UserSession
 from carebridge.security.roles import Permission, allows
 from carebridge.settings import Settings
@@ -56,11 +57,20 @@ def get_db(request: Request) -> Iterator[Session]:
     """The request's unit of work (declared with ``scope="function"``: it commits after the
     route function returns and before the response is sent, so a failed commit is an error
     response, never a false success)."""
-    with unit_of_work(factory_of(request)) as db:
+    writes = request.method not in ("GET", "HEAD", "OPTIONS")
+    with unit_of_work(factory_of(request), write=writes) as db:
         yield db
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def refuse(db: Session, actor: Actor | None, **details: Any) -> None:
+    """Record a refused request and keep the record, although the request itself fails:
+    its work so far is rolled back (releasing any write lock), the refusal committed alone."""
+    db.rollback()
+    record(db, actor, Action.ACCESS_DENIED, outcome=Outcome.DENIED, **details)
+    db.commit()
 
 
 def client_addr(request: Request) -> str | None:
@@ -113,11 +123,9 @@ def _identify_bearer(request: Request, db: Session) -> Identity | None:
         return None
     token = service.resolve_token(db, secret.strip()) if scheme.lower() == "bearer" else None
     if token is None:
-        record_detached(
-            factory_of(request),
+        refuse(
+            db,
             None,
-            Action.ACCESS_DENIED,
-            outcome=Outcome.DENIED,
             reason="invalid or revoked API token",
             client_addr=client_addr(request),
             request_id=request_id(request),
@@ -203,11 +211,9 @@ class Require:
             )
         db.info[ACTOR_KEY] = actor.user_id  # stamps created_by/updated_by and history
         if not allows(actor.role, self.permission):
-            record_detached(
-                factory_of(request),
+            refuse(
+                db,
                 actor,
-                Action.ACCESS_DENIED,
-                outcome=Outcome.DENIED,
                 entity_type="Route",
                 entity_id=f"{request.method} {path}",
                 reason=f"role {actor.role} lacks {self.permission.value}",
@@ -267,7 +273,7 @@ def csrf_token_for(secret: str, binding: str) -> str:
     return hmac.new(secret.encode(), b"csrf|" + binding.encode(), sha256).hexdigest()
 
 
-async def verify_csrf(request: Request) -> None:
+async def verify_csrf(request: Request, db: Db) -> None:
     """Dependency for every form post: the token must be the HMAC of this browser's cookie."""
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
@@ -277,11 +283,10 @@ async def verify_csrf(request: Request) -> None:
     binding = csrf_binding(request)
     expected = csrf_token_for(settings_of(request).secret_key, binding) if binding else None
     if not sent or not expected or not hmac.compare_digest(sent, expected):
-        record_detached(
-            factory_of(request),
+        await run_in_threadpool(
+            refuse,
+            db,
             None,
-            Action.ACCESS_DENIED,
-            outcome=Outcome.DENIED,
             entity_type="Route",
             entity_id=f"{request.method} {request.url.path}",
             reason="CSRF token missing or invalid",

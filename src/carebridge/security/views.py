@@ -499,7 +499,7 @@ def audit_export(
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
-        with unit_of_work(factory) as reader:
+        with unit_of_work(factory, write=False) as reader:
             yield from _csv_rows(reader, flt, zone, writer, buffer)
         yield buffer.getvalue()
 
