@@ -10,8 +10,11 @@ from alembic.autogenerate.api import AutogenContext
 
 # Every domain's models, so autogenerate and `alembic check` see the whole schema.
 import carebridge.db.history
+import carebridge.messaging.models
 import carebridge.patients.models
-import carebridge.security.models  # noqa: F401
+import carebridge.scheduling.models
+import carebridge.security.models
+import carebridge.tasks.models  # noqa: F401
 from carebridge.db.base import Base, UtcDateTime
 from carebridge.db.session import make_engine
 

@@ -1,0 +1,1 @@
+"""Outgoing messages: the outbox that `carebridge worker` delivers after commit."""
