@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from carebridge import __version__
 from carebridge.db.session import make_engine, make_sessionmaker
 from carebridge.patients import api as patients_api
+from carebridge.scheduling import api as scheduling_api
 from carebridge.security import api as security_api
 from carebridge.security import views as security_views
 from carebridge.settings import Settings
@@ -27,6 +28,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     security_views.router,
     security_api.router,
     patients_api.router,
+    scheduling_api.router,
 )
 STATIC = Path(__file__).parent / "web" / "static"
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"

@@ -48,6 +48,27 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     db_pool_size: int = Field(10, ge=1, le=200)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="How patients reach this server (links in messages)"
+    )
+    telehealth_url_template: str = Field(
+        "https://video.example.org/carebridge/{token}",
+        description="Join link of a video visit; {token} is replaced by the visit's secret",
+    )
+    reminder_offsets_hours: list[int] = Field(default_factory=lambda: [72, 24])
+    quiet_hours_start: int = Field(21, ge=0, le=23, description="Local hour messages stop")
+    quiet_hours_end: int = Field(8, ge=0, le=23, description="Local hour messages resume")
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Carebridge Clinic <no-reply@carebridge.invalid>"
+    sms_gateway: Literal["none", "file", "webhook"] = "none"
+    sms_file: str = Field("carebridge-sms.log", description="Where the file gateway appends SMS")
+    sms_webhook_url: str | None = None
+    delivery_max_attempts: int = Field(5, ge=1, le=20)
+    worker_poll_seconds: float = Field(5.0, gt=0, le=300)
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Proxy addresses whose X-Forwarded-For is believed"
     )
@@ -69,6 +90,13 @@ class Settings(BaseSettings):
         unknown = sorted(set(value) - set(ROLES))
         if unknown:
             raise ValueError(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
+        return value
+
+    @field_validator("telehealth_url_template")
+    @classmethod
+    def _has_token(cls, value: str) -> str:
+        if "{token}" not in value:
+            raise ValueError("the template must contain {token}")
         return value
 
     @field_validator("timezone")

@@ -12,6 +12,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from carebridge.lib.checksums import luhn_digit
 from carebridge.patients.codes import (
     ETHNICITIES,
     IDENTIFIER_TYPES,
@@ -486,14 +487,7 @@ class VersionRead(BaseModel):
 
 def mrn_check_digit(digits: str) -> str:
     """Luhn check digit, so a mistyped MRN is caught before it finds the wrong chart."""
-    total = 0
-    for i, char in enumerate(reversed(digits)):
-        n = int(char)
-        if i % 2 == 0:
-            n *= 2
-            n = n - 9 if n > 9 else n
-        total += n
-    return str((10 - total % 10) % 10)
+    return luhn_digit(digits)
 
 
 MRN_PATTERN = re.compile(r"^[0-9]{8}$")

@@ -24,6 +24,9 @@ class Permission(StrEnum):
     PATIENT_MERGE = "patient:merge"
     HISTORY_READ = "history:read"
     HISTORY_WRITE = "history:write"
+    SCHEDULE_VIEW = "schedule:view"
+    SCHEDULE_BOOK = "schedule:book"
+    DIRECTORY_MANAGE = "directory:manage"
 
 
 _EVERYONE = {Permission.WORKLIST_VIEW, Permission.ACCOUNT_SELF}
@@ -33,13 +36,17 @@ _CHART = {
     Permission.PATIENT_WRITE,
     Permission.HISTORY_READ,
     Permission.HISTORY_WRITE,
+    Permission.SCHEDULE_VIEW,
+    Permission.SCHEDULE_BOOK,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(_EVERYONE | {Permission.USERS_MANAGE}),
-    Role.COORDINATOR: frozenset(_EVERYONE | _CHART | {Permission.PATIENT_MERGE}),
+    Role.ADMIN: frozenset(_EVERYONE | {Permission.USERS_MANAGE, Permission.DIRECTORY_MANAGE}),
+    Role.COORDINATOR: frozenset(
+        _EVERYONE | _CHART | {Permission.PATIENT_MERGE, Permission.DIRECTORY_MANAGE}
+    ),
     Role.CLINICIAN: frozenset(_EVERYONE | _CHART),
-    Role.BILLING: frozenset(_EVERYONE | {Permission.PATIENT_READ}),
+    Role.BILLING: frozenset(_EVERYONE | {Permission.PATIENT_READ, Permission.SCHEDULE_VIEW}),
     # Auditors review access; they do not administer the people they audit.
     Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ, Permission.AUDIT_EXPORT}),
 }

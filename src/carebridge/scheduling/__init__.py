@@ -1,0 +1,1 @@
+"""Scheduling: providers, locations, availability, slot search, booking, waitlist, reminders."""
