@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from carebridge import __version__
 from carebridge.db.session import make_engine, make_sessionmaker
 from carebridge.patients import api as patients_api
+from carebridge.patients import views as patients_views
 from carebridge.scheduling import api as scheduling_api
 from carebridge.security import api as security_api
 from carebridge.security import views as security_views
@@ -28,6 +29,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     security_views.router,
     security_api.router,
     patients_api.router,
+    patients_views.router,
     scheduling_api.router,
 )
 STATIC = Path(__file__).parent / "web" / "static"

@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = Field(
         None, description="Force the Secure cookie flag; by default set when served over https"
     )
-    max_body_bytes: int = Field(1_048_576, ge=1024)
+    # Room for a 5 MB scanned consent form or card image in a multipart upload.
+    max_body_bytes: int = Field(6_291_456, ge=1024)
     db_pool_size: int = Field(10, ge=1, le=200)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     public_url: str = Field(

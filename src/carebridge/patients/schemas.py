@@ -217,6 +217,7 @@ class TelecomRead(BaseModel):
     use: str
     value: str
     rank: int
+    status: str
 
 
 class IdentifierRead(BaseModel):

@@ -997,6 +997,22 @@ def save_social_history(
 # --- timeline --------------------------------------------------------------------------
 
 
+# Bookkeeping columns that say nothing to a coordinator reading the timeline.
+TIMELINE_NOISE = frozenset(
+    {
+        "id",
+        "patient_id",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+        "version",
+        "family_folded",
+        "given_folded",
+    }
+)
+
+
 def timeline(
     db: Session, actor: Actor, patient_id: uuid.UUID, limit: int = 100
 ) -> list[VersionRead]:
@@ -1016,7 +1032,8 @@ def timeline(
         changed = {
             k: v
             for k, v in version.data.items()
-            if before.get(k) != v and k not in ("updated_at", "version", "updated_by")
+            if k not in TIMELINE_NOISE
+            and (before.get(k) != v if version.action == "update" else v not in (None, [], ""))
         }
         out.append(
             VersionRead(
@@ -1026,7 +1043,7 @@ def timeline(
                 action=version.action,
                 changed_at=version.changed_at,
                 changed_by=name,
-                changes=changed if version.action == "update" else {},
+                changes=changed,
             )
         )
     record(db, actor, Action.READ, entity_type="Timeline", patient_id=patient_id)

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from carebridge.lib.ids import new_secret
 from carebridge.security.deps import (
@@ -41,6 +43,7 @@ class NavItem:
 # The areas of the app; later capabilities add theirs here.
 NAV: tuple[NavItem, ...] = (
     NavItem("My day", "/", Permission.WORKLIST_VIEW, "home"),
+    NavItem("Patients", "/patients", Permission.PATIENT_READ, "patients"),
     NavItem("Users", "/admin/users", Permission.USERS_MANAGE, "users"),
     NavItem("Audit log", "/audit", Permission.AUDIT_READ, "audit"),
 )
@@ -56,6 +59,14 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = format_when
+    env.filters["day"] = format_day
+    env.filters["age"] = format_age
+    env.filters["phone"] = format_phone
+    env.filters["words"] = format_words
+    env.filters["chip"] = format_chip
+    env.globals["may"] = lambda actor, permission: (
+        actor is not None and allows(actor.role, Permission(permission))
+    )
     env.globals["role_label"] = lambda role: ROLE_LABELS.get(Role(role), role)
     return env
 
@@ -66,6 +77,90 @@ def format_when(value: datetime | None, zone: str = "UTC") -> str:
         return ""
     local = value.astimezone(ZoneInfo(zone))
     return f"{local:%a %d %b %Y, %H:%M} ({zone})"
+
+
+def format_day(value: date | str | None) -> str:
+    """A calendar date as '12 Mar 1956' (ISO strings from stored snapshots are accepted)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            day = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    else:
+        day = value
+    return f"{day:%d %b %Y}"
+
+
+def age_on(born: date, today: date) -> tuple[int, int]:
+    """Whole years and the months beyond them, on ``today``."""
+    months = (today.year - born.year) * 12 + today.month - born.month
+    if today.day < born.day:
+        months -= 1
+    months = max(months, 0)
+    return months // 12, months % 12
+
+
+def format_age(born: date | None, zone: str = "UTC", on: date | None = None) -> str:
+    """'72 y'; '18 mo' under two; '3 wk' / '5 d' under two months (clinic's calendar day)."""
+    if born is None:
+        return ""
+    today = on or datetime.now(ZoneInfo(zone)).date()
+    years, months = age_on(born, today)
+    if years >= 2:
+        return f"{years} y"
+    total = years * 12 + months
+    if total >= 2:
+        return f"{total} mo"
+    days = max((today - born).days, 0)
+    return f"{days // 7} wk" if days >= 14 else f"{days} d"
+
+
+def format_phone(value: str | None) -> str:
+    """An E.164 number as people read it: '(312) 555-0148' at home, '+44 20 7946 0958' abroad."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException:
+        return value
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 1
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, fmt)
+
+
+def format_words(code: str | None) -> str:
+    """A stored code as words: 'entered-in-error' -> 'Entered in error'."""
+    if not code:
+        return ""
+    return code.replace("-", " ").replace("_", " ").capitalize()
+
+
+CHIP_TONES = {
+    "ok": ("active", "permit", "permits", "in-force"),
+    "warn": (
+        "entered-in-error",
+        "deny",
+        "refuses",
+        "recurrence",
+        "relapse",
+        "expired",
+        "likely",
+        "very likely",
+    ),
+    "danger": ("allergy",),
+}
+
+
+def format_chip(status: str | None, label: str | None = None) -> Markup:
+    """A status as a word in a chip; the colour only supports the word (UI.md rule 3)."""
+    tone = next((t for t, values in CHIP_TONES.items() if status in values), "muted")
+    text = label if label is not None else format_words(status)
+    return Markup('<span class="chip chip-{}">{}</span>').format(tone, escape(text))
 
 
 def _serializer(request: Request) -> URLSafeSerializer:
