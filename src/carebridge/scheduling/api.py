@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from carebridge.scheduling import service
+from carebridge.scheduling import measures, series, service, waitlist
 from carebridge.scheduling.schemas import (
     AppointmentRead,
     AppointmentTypeCreate,
@@ -32,6 +33,18 @@ from carebridge.scheduling.schemas import (
     StatusIn,
     TimeOffCreate,
     TimeOffRead,
+)
+from carebridge.scheduling.waitlist_schemas import (
+    AccessMeasures,
+    DeclineRead,
+    SeriesBooked,
+    SeriesBookIn,
+    SeriesDetail,
+    SeriesPreview,
+    SeriesQuery,
+    WaitlistChangeIn,
+    WaitlistCreate,
+    WaitlistRead,
 )
 from carebridge.security.audit import Actor
 from carebridge.security.deps import Db, Require, settings_of
@@ -114,8 +127,12 @@ def search_slots(body: SlotQuery, db: Db, actor: Viewer) -> list[Slot]:
 
 @router.post("/appointments", status_code=201)
 def book(body: BookIn, request: Request, db: Db, actor: Booker) -> AppointmentRead:
-    """Book. 409 ``slot-taken`` says why the time is not free and lists ``alternatives``."""
-    return service.book(db, actor, settings_of(request), body)
+    """Book. 409 ``slot-taken`` says why the time is not free and lists ``alternatives``.
+    With ``from_waitlist_id`` the waitlist entry is marked booked in the same transaction."""
+    booked = service.book(db, actor, settings_of(request), body)
+    if body.from_waitlist_id is not None:
+        waitlist.book_from_waitlist(db, actor, body.from_waitlist_id, booked)
+    return booked
 
 
 @router.get("/appointments/{appointment_id}")
@@ -173,4 +190,103 @@ def calendar(
         end=begin + dt.timedelta(days=days),
         practitioner_id=practitioner_id,
         location_id=location_id,
+    )
+
+
+# --- waitlist ------------------------------------------------------------------------------
+
+
+@router.post("/waitlist", status_code=201)
+def add_to_waitlist(body: WaitlistCreate, db: Db, actor: Booker) -> WaitlistRead:
+    """Waitlist a patient for a visit type (optionally one practitioner or location, a date
+    range, weekdays and a part of the day). Cancelled times are offered to the best match."""
+    return waitlist.add(db, actor, body)
+
+
+@router.get("/waitlist")
+def list_waitlist(
+    db: Db,
+    actor: Viewer,
+    status: Annotated[str, Query(pattern=r"^(waiting|offered|booked|removed|all)$")] = "waiting",
+    patient_id: uuid.UUID | None = None,
+    appointment_type_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> list[WaitlistRead]:
+    """Entries, most urgent (priority 1) first, then the longest waiting."""
+    return waitlist.entries(
+        db,
+        actor,
+        status=None if status == "all" else status,
+        patient_id=patient_id,
+        appointment_type_id=appointment_type_id,
+        limit=limit,
+    )
+
+
+@router.post("/waitlist/{entry_id}/remove")
+def remove_from_waitlist(
+    entry_id: uuid.UUID, body: WaitlistChangeIn, db: Db, actor: Booker
+) -> WaitlistRead:
+    return waitlist.remove(db, actor, entry_id, body.version)
+
+
+@router.post("/waitlist/{entry_id}/decline")
+def decline_waitlist_offer(
+    entry_id: uuid.UUID, body: WaitlistChangeIn, request: Request, db: Db, actor: Booker
+) -> DeclineRead:
+    """The patient declined the time offered: the entry waits again and the time is offered
+    to the next matching entry (``next_offer``)."""
+    return waitlist.decline_offer(db, actor, settings_of(request), entry_id, body.version)
+
+
+# --- recurring series ------------------------------------------------------------------------
+
+
+@router.post("/series/preview")
+def preview_series(body: SeriesQuery, db: Db, actor: Viewer) -> SeriesPreview:
+    """Each occurrence of the RRULE: ok, conflict (why, and up to 3 other times that week) or
+    past. Nothing is booked."""
+    return series.preview(db, body)
+
+
+@router.post("/series", status_code=201)
+def book_series(body: SeriesBookIn, request: Request, db: Db, actor: Booker) -> SeriesBooked:
+    """Book every occurrence, all or nothing: 409 ``series-not-booked`` lists the
+    ``occurrences`` and which could not be booked."""
+    return series.book_series(db, actor, settings_of(request), body)
+
+
+@router.get("/series/{series_id}")
+def read_series(series_id: uuid.UUID, request: Request, db: Db, actor: Viewer) -> SeriesDetail:
+    return series.get(db, actor, settings_of(request), series_id)
+
+
+# --- access measures -------------------------------------------------------------------------
+
+
+@router.get("/measures/access")
+def access_measures(
+    request: Request,
+    db: Db,
+    actor: Viewer,
+    start: Annotated[
+        dt.date | None, Query(description="First day (clinic zone); default 30 days ago")
+    ] = None,
+    end: Annotated[dt.date | None, Query(description="Last day, inclusive; default today")] = None,
+    practitioner_id: uuid.UUID | None = None,
+    appointment_type_id: uuid.UUID | None = None,
+) -> AccessMeasures:
+    """Third-next-available per practitioner and visit type (days), no-show rate and median
+    lead time over the period, computed now."""
+    settings = settings_of(request)
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    last = end or today
+    return measures.access(
+        db,
+        actor,
+        settings,
+        start=start or last - dt.timedelta(days=30),
+        end=last,
+        practitioner_id=practitioner_id,
+        appointment_type_id=appointment_type_id,
     )

@@ -19,7 +19,7 @@ from carebridge.lib.errors import Conflict, NotFound, ValidationFailed
 from carebridge.lib.ids import new_secret
 from carebridge.lib.time import utcnow
 from carebridge.patients.models import Patient
-from carebridge.scheduling import availability
+from carebridge.scheduling import availability, reminders
 from carebridge.scheduling.codes import CANCEL_REASONS, TRANSITIONS
 from carebridge.scheduling.models import (
     HOLDING,
@@ -394,6 +394,7 @@ def _slots_for(
 ) -> list[Slot]:
     out: list[Slot] = []
     for rule in cal.rules.get(person.id, []):
+        taken = 0
         if rule.modalities and modality not in rule.modalities:
             continue
         place = places[rule.location_id]
@@ -444,9 +445,11 @@ def _slots_for(
                     explanation=_explain(start, zone, person.name, place.name, modality),
                 )
             )
-            if len(out) >= q.limit:
-                return out
-    return out
+            taken += 1
+            if taken >= q.limit:  # this rule's first times are enough; others may be earlier
+                break
+    out.sort(key=lambda s: s.starts_at)
+    return out[: q.limit]
 
 
 def _free_room(
@@ -608,6 +611,7 @@ def book(db: Session, actor: Actor, settings: Settings, data: BookIn) -> Appoint
         entity_id=appointment.id,
         patient_id=patient.id,
     )
+    reminders.plan(db, settings, appointment)
     return read(appointment, settings)
 
 
@@ -707,6 +711,7 @@ def reschedule(
         patient_id=row.patient_id,
         reason=f"rescheduled from {before.isoformat()}",
     )
+    reminders.plan(db, settings, row)
     return read(row, settings)
 
 
@@ -730,6 +735,10 @@ def cancel(
         patient_id=row.patient_id,
         reason=f"cancelled: {CANCEL_REASONS[data.reason]}",
     )
+    reminders.cancel_pending(db, row)
+    from carebridge.scheduling import waitlist  # imports this module
+
+    waitlist.offer_freed_slot(db, actor, settings, row)
     return read(row, settings)
 
 

@@ -1,0 +1,203 @@
+"""Appointment reminders, planned when a visit is booked or moved and sent by the worker
+through the outbox.
+
+For each offset of ``settings.reminder_offsets_hours`` still ahead, and each channel the
+patient can be reached on and consents to (email with an address, SMS with a mobile number),
+one :class:`Reminder` row and one outbox message due at that moment. A channel the patient
+cannot be reached on leaves the row "skipped" with the reason, so a coordinator can see why
+no text went out. Moving a visit cancels the messages of the old time and plans new ones;
+cancelling it cancels every message not yet sent. The worker checks consent and quiet hours
+again at sending time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carebridge.lib.time import utcnow
+from carebridge.messaging import service as outbox
+from carebridge.messaging.models import OutboxMessage
+from carebridge.patients.models import Patient
+from carebridge.patients.service import may_contact
+from carebridge.scheduling import ical
+from carebridge.scheduling.models import Appointment, Reminder
+from carebridge.settings import Settings
+
+FOCUS = "Appointment"
+UPCOMING = ("proposed", "pending", "booked")
+CHANNELS = ("email", "sms")
+OPEN = ("planned", "queued")
+
+
+def mobile_number(patient: Patient) -> str | None:
+    """The patient's first active mobile phone (E.164), the number texts go to."""
+    for telecom in patient.telecoms:
+        if telecom.system == "phone" and telecom.use == "mobile" and telecom.status == "active":
+            return telecom.value
+    return None
+
+
+def dedupe_key(appointment: Appointment, hours: int, channel: str) -> str:
+    return f"reminder:{appointment.id}:{hours}:{channel}:{appointment.version}"
+
+
+def plan(
+    db: Session, settings: Settings, appointment: Appointment, *, now: dt.datetime | None = None
+) -> list[Reminder]:
+    """(Re)plan the reminders of an appointment in the caller's transaction. Idempotent for
+    one version of the appointment; a new version (it was moved) replaces the old plan."""
+    now = now or utcnow()
+    db.flush()  # the version counter is current once the change is flushed
+    if appointment.status not in UPCOMING:
+        cancel_pending(db, appointment)
+        return []
+    patient = db.get(Patient, appointment.patient_id)
+    assert patient is not None  # foreign key
+    details = ical.visit(db, settings, appointment)
+    zone = ZoneInfo(details.timezone)
+    addresses = {"email": patient.email, "sms": mobile_number(patient)}
+    wanted: list[tuple[int, str, dt.datetime, str | None]] = []  # hours, channel, due, skip
+    for hours in sorted(set(settings.reminder_offsets_hours), reverse=True):
+        due = appointment.starts_at - dt.timedelta(hours=hours)
+        if due <= now:
+            continue
+        for channel in CHANNELS:
+            day = due.astimezone(zone).date()
+            skip = None
+            if not addresses[channel]:
+                skip = "no email address on file" if channel == "email" else "no mobile phone"
+            elif not may_contact(db, patient.id, channel, day):
+                skip = f"the patient has not allowed {channel} contact on {day}"
+            wanted.append((hours, channel, due, skip))
+    keep = {dedupe_key(appointment, h, c) for h, c, _, skip in wanted if skip is None}
+    _cancel(db, appointment, keep, "replaced: the appointment changed")
+    rows = {
+        (r.offset_minutes, r.channel): r
+        for r in db.scalars(select(Reminder).where(Reminder.appointment_id == appointment.id))
+    }
+    planned = []
+    for hours, channel, due, skip in wanted:
+        row = rows.get((hours * 60, channel))
+        if row is None:
+            row = Reminder(
+                appointment_id=appointment.id, offset_minutes=hours * 60, channel=channel
+            )
+            db.add(row)
+        row.due_at = due
+        if skip is not None:
+            row.status, row.skip_reason, row.outbox_id = "skipped", skip, None
+        else:
+            message = _enqueue(db, settings, details, patient, channel, hours, due)
+            row.status, row.skip_reason, row.outbox_id = "queued", None, message.id
+        planned.append(row)
+    db.flush()
+    return planned
+
+
+def cancel_pending(db: Session, appointment: Appointment) -> None:
+    """Cancel the reminders of an appointment whose messages have not gone out yet."""
+    _cancel(db, appointment, (), f"not sent: the appointment is {appointment.status}")
+
+
+def _cancel(db: Session, appointment: Appointment, keep: Collection[str], reason: str) -> None:
+    rows = db.execute(
+        select(Reminder, OutboxMessage.dedupe_key)
+        .outerjoin(OutboxMessage, OutboxMessage.id == Reminder.outbox_id)
+        .where(Reminder.appointment_id == appointment.id, Reminder.status.in_(OPEN))
+    ).all()
+    stale = [reminder for reminder, key in rows if key is None or key not in keep]
+    cancelled = set(outbox.cancel(db, [r.outbox_id for r in stale if r.outbox_id], reason))
+    for reminder in stale:
+        # A reminder whose message already went out stays as it was: it was sent.
+        if reminder.outbox_id is None or reminder.outbox_id in cancelled:
+            reminder.status = "cancelled"
+    db.flush()
+
+
+def _enqueue(
+    db: Session,
+    settings: Settings,
+    details: ical.Visit,
+    patient: Patient,
+    channel: str,
+    hours: int,
+    due: dt.datetime,
+) -> OutboxMessage:
+    appointment = details.appointment
+    if channel == "email":
+        recipient = patient.email
+        subject: str | None = f"Appointment reminder: {details.when}"
+        body = email_text(settings, details)
+        calendar = ical.appointment_calendar(settings, details).decode()
+        attachments = [
+            {"filename": "appointment.ics", "content_type": "text/calendar", "content": calendar}
+        ]
+    else:
+        recipient = mobile_number(patient)
+        subject, body, attachments = None, sms_text(settings, details), []
+    assert recipient  # plan() only asks for channels the patient has an address on
+    return outbox.enqueue(
+        db,
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        attachments=attachments,
+        patient_id=patient.id,
+        focus_type=FOCUS,
+        focus_id=appointment.id,
+        not_before=due,
+        dedupe_key=dedupe_key(appointment, hours, channel),
+    )
+
+
+def _where_line(details: ical.Visit) -> str:
+    if details.join_url:
+        return f"Where: video visit. Join at {details.join_url}"
+    if details.appointment.modality == "phone":
+        how = f"we will call you at {details.phone}" if details.phone else "we will call you"
+        return f"How:   by phone: {how}"
+    return f"Where: {details.place}"
+
+
+def email_text(settings: Settings, details: ical.Visit) -> str:
+    return "\n".join(
+        [
+            "Hello,",
+            "",
+            f"This is a reminder from {settings.clinic_name} of your appointment:",
+            "",
+            f"When:  {details.when}",
+            f"With:  {details.practitioner_name}",
+            _where_line(details),
+            "",
+            "Please confirm that you will come:",
+            details.confirm_url,
+            "",
+            "If you cannot come, please cancel so that someone else can have the time:",
+            details.cancel_url,
+            "",
+            "The attached file (appointment.ics) adds the visit to your calendar.",
+            "",
+            settings.clinic_name,
+        ]
+    )
+
+
+def sms_text(settings: Settings, details: ical.Visit) -> str:
+    if details.join_url:
+        where = f"video visit, join at {details.join_url}"
+    elif details.appointment.modality == "phone":
+        where = f"by phone, we will call you at {details.phone}" if details.phone else "by phone"
+    else:
+        where = f"at {details.location_name}"
+    return (
+        f"{settings.clinic_name}: reminder of your appointment {details.when} with "
+        f"{details.practitioner_name}, {where}. Confirm: {details.confirm_url} "
+        f"Cancel: {details.cancel_url}"
+    )
