@@ -19,6 +19,10 @@ SCENARIOS: dict[str, Scenario] = {
         "benchmarks.api_overhead",
         "authenticated GET /api/v1/me through the full app vs a bare Starlette + orjson route",
     ),
+    "patients": Scenario(
+        "benchmarks.patients",
+        "bulk seeding vs raw executemany; search latency at 10k and 100k patients",
+    ),
 }
 
 USAGE = "usage: python -m benchmarks NAME [--help | OPTIONS]   (no NAME or --list: list them)"

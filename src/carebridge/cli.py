@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,12 @@ from sqlalchemy.orm import Session
 
 from carebridge.lib.errors import AppError, ConfigError
 from carebridge.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from rich.progress import Task
+    from rich.text import Text
+
+    from carebridge.patients.bulk import BulkResult, Progress
 
 app = typer.Typer(
     help="Carebridge care coordination platform.",
@@ -115,6 +121,10 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed for the demo data")] = 1,
     serve_app: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server")] = True,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    patients: Annotated[
+        int,
+        typer.Option(min=0, max=1_000_000, help="Synthetic patients for a new demo database"),
+    ] = 2000,
 ) -> None:
     """Create a demo database with realistic data and serve it."""
     import uvicorn
@@ -126,9 +136,17 @@ def demo(
     url = f"sqlite:///{db.resolve()}"
     settings = _settings(database_url=url, demo_mode=True)
     migrate.upgrade(url)
+    seeded = None
     with _work(settings) as session:
         users = demo_data.seed(session, seed=seed)
+        if patients and not demo_data.has_patients(session):
+            with _bulk_progress(patients, "demo patients") as progress:
+                seeded = demo_data.seed_patients(
+                    session, count=patients, seed=seed, progress=progress
+                )
     out.print(f"Demo database: [bold]{db}[/bold]")
+    if seeded is not None:
+        out.print(f"Added {_seeded_line(seeded)}.")
     out.print(
         f"Sign in at [bold]http://{host}:{port}[/bold] with password "
         f"[bold]{demo_data.DEMO_PASSWORD}[/bold] as one of:"
@@ -138,6 +156,119 @@ def demo(
     if serve_app:
         configure_logging(settings.log_level)
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+# --- synthetic patients ----------------------------------------------------------------
+
+
+@app.command(
+    "seed",
+    epilog="Never run it against a database that holds real patients: the phone numbers are "
+    "real Chicago-area numbers. On a database that already has patients the sequence "
+    "continues, so running it again adds new people rather than copies.",
+)
+def seed_patients(
+    patients: Annotated[
+        int, typer.Option(min=1, max=10_000_000, help="How many synthetic patients to add")
+    ],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same people")] = 1,
+) -> None:
+    """Add realistic synthetic patients with full charts (demos, training, load tests)."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from carebridge.patients import bulk, synthetic
+    from carebridge.patients.models import Patient
+    from carebridge.security.audit import Actor
+
+    settings = _settings()
+    _ready(settings)
+    started = time.perf_counter()
+    with _work(settings) as db:
+        existing = db.scalar(select(func.count()).select_from(Patient)) or 0
+        with _bulk_progress(patients, "patients") as progress:
+            result = bulk.insert_patients(
+                db,
+                Actor.system("cli"),
+                synthetic.generate(patients, seed, start=existing),
+                progress=progress,
+            )
+    elapsed = time.perf_counter() - started
+    table = Table("table", "rows", title=None)
+    for name, count in result.rows.items():
+        if count:
+            table.add_row(name, f"{count:,}")
+    table.add_row("audit_events", f"{result.batches:,}")
+    out.print(table)
+    out.print(
+        f"Seeded {_seeded_line(result)} with seed {seed} in {elapsed:.1f} s "
+        f"({result.total_rows / max(elapsed, 1e-9):,.0f} rows/s)."
+    )
+
+
+def _seeded_line(result: BulkResult) -> str:
+    duplicates = "" if result.patients < 100 else ", about 1 in 100 a near-duplicate"
+    return (
+        f"{result.patients:,} synthetic patients (MRN {result.first_mrn} to {result.last_mrn}"
+        f"{duplicates}; {result.total_rows:,} rows)"
+    )
+
+
+@contextmanager
+def _bulk_progress(total: int, label: str) -> Iterator[Progress]:
+    """A progress bar on stderr (patients done, rows per second); gone when the work ends."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        ProgressColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as Bar
+    from rich.text import Text
+
+    class RowsPerSecond(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            rows = task.fields.get("rows", 0)
+            elapsed = task.elapsed or 0.0
+            rate = rows / elapsed if elapsed > 0 else 0.0
+            return Text(f"{rate:>9,.0f} rows/s", style="progress.data.speed")
+
+    bar = Bar(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        RowsPerSecond(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task(label, total=total, rows=0)
+
+    def advance(patients: int, rows: int) -> None:
+        bar.update(task, advance=patients, rows=bar.tasks[task].fields["rows"] + rows)
+
+    with bar:
+        yield advance
+
+
+@app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass over what is due, then exit")
+    ] = False,
+) -> None:
+    """Deliver queued email and text messages (reminders); stops on Ctrl-C or SIGTERM."""
+    from carebridge.app import configure_logging
+    from carebridge.messaging import worker as outbox_worker
+
+    settings = _settings()
+    _ready(settings)
+    configure_logging(settings.log_level)
+    totals = outbox_worker.run(settings, once=once)
+    out.print(f"Worker stopped: {totals.summary()}.")
 
 
 # --- database --------------------------------------------------------------------------

@@ -6,9 +6,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from carebridge.patients import bulk, synthetic
+from carebridge.patients.models import Patient
 from carebridge.security import service as security
 from carebridge.security.audit import Actor
 from carebridge.security.models import User
@@ -54,3 +56,26 @@ def seed(db: Session, *, seed: int = 1) -> list[DemoUser]:
                 ),
             )
     return list(DEMO_USERS)
+
+
+def has_patients(db: Session) -> bool:
+    return db.scalar(select(func.count()).select_from(Patient)) != 0
+
+
+def seed_patients(
+    db: Session, *, count: int, seed: int = 1, progress: bulk.Progress | None = None
+) -> bulk.BulkResult:
+    """Add ``count`` synthetic patients (the same ones for the same seed), spread over the
+    demo coordinators. Call it on a demo database that has none yet."""
+    coordinators = list(
+        db.scalars(
+            select(User.id).where(User.role == Role.COORDINATOR.value).order_by(User.username)
+        )
+    )
+    return bulk.insert_patients(
+        db,
+        Actor.system("demo"),
+        synthetic.generate(count, seed),
+        progress=progress,
+        coordinators=coordinators,
+    )

@@ -185,3 +185,12 @@ def test_postgres_upgrade_and_check(db_url: str) -> None:
     env = {**SECRET_ENV, "CAREBRIDGE_DATABASE_URL": db_url}
     assert run(["db", "upgrade"], env=env).returncode == 0
     assert run(["db", "check"], env=env).returncode == 0
+
+
+def test_worker_runs_one_pass(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'worker.db'}"
+    env = {**SECRET_ENV, "CAREBRIDGE_DATABASE_URL": url}
+    assert run(["db", "upgrade"], env=env).returncode == 0
+    result = run(["worker", "--once"], env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Worker stopped: 0 sent" in result.stdout

@@ -41,8 +41,23 @@ class Patient(UuidPk, Tracked, Base):
     __versioned__ = True
     __patient_attr__ = "id"
     __table_args__ = (
-        Index("ix_patients_family_given", "family_folded", "given_folded"),
-        Index("ix_patients_given_family", "given_folded", "family_folded"),
+        # List order plus id and status: a name search is answered from the index alone.
+        Index(
+            "ix_patients_family_list",
+            "family_folded",
+            "given_folded",
+            "birth_date",
+            "id",
+            "status",
+        ),
+        Index(
+            "ix_patients_given_list",
+            "given_folded",
+            "family_folded",
+            "birth_date",
+            "id",
+            "status",
+        ),
         Index("ix_patients_birth_date", "birth_date"),
     )
 

@@ -10,7 +10,20 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, insert, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from carebridge.db.base import Base
@@ -143,9 +156,27 @@ def _parse_date(value: str) -> dt.date | None:
         return None
 
 
-def search_query(q: str) -> Select[Patient]:
+LIST_ORDER = (Patient.family_folded, Patient.given_folded, Patient.birth_date, Patient.id)
+
+
+def _first(condition: ColumnElement[bool], n: int) -> Select[Any]:
+    """Ids of the first ``n`` live patients matching one indexed condition, in list order:
+    one index range read in order and stopped early, whatever the panel size."""
+    ranked = (
+        select(*LIST_ORDER)
+        .where(Patient.status != "merged", condition)
+        .order_by(*LIST_ORDER)
+        .limit(n)
+        .subquery()
+    )
+    return select(ranked.c.id)
+
+
+def search_query(q: str, needed: int = 1000) -> Select[Patient]:
     """Understand what was typed: an MRN, a birth date, a phone number, an identifier,
-    or a name ("smith", "smith, john", "john smith", "jo sm")."""
+    or a name ("smith", "smith, john", "john smith", "jo sm"). Alternatives are UNIONs of
+    separately indexed lookups, never an OR that would make the planner scan the table;
+    ``needed`` (offset + page + 1) bounds each name branch."""
     q = q.strip()
     query = select(Patient).where(Patient.status != "merged")
     digits = re.sub(r"\D", "", q)
@@ -153,23 +184,29 @@ def search_query(q: str) -> Select[Patient]:
     if born is not None:
         return query.where(Patient.birth_date == born)
     if q.isdigit() and len(q) == 8:  # ours, or one folded in by a merge
-        merged = select(Identifier.patient_id).where(
-            Identifier.system == MRN_SYSTEM, Identifier.value == q
+        ids = union_all(
+            select(Patient.id).where(Patient.mrn == q),
+            select(Identifier.patient_id).where(
+                Identifier.system == MRN_SYSTEM, Identifier.value == q
+            ),
         )
-        return query.where(or_(Patient.mrn == q, Patient.id.in_(merged)))
+        return query.where(Patient.id.in_(ids))
     if digits and len(digits) >= 7 and not re.search(r"[A-Za-z]", q):
         try:
             number = e164(q)
         except ValueError:
             number = None
         if number:
-            ids = select(Telecom.patient_id).where(
+            phones = select(Telecom.patient_id).where(
                 Telecom.system == "phone", Telecom.value == number
             )
-            return query.where(Patient.id.in_(ids))
+            return query.where(Patient.id.in_(phones))
     if any(ch.isdigit() for ch in q):  # another organisation's MRN, a member id
-        ids = select(Identifier.patient_id).where(Identifier.value == q)
-        return query.where(or_(Patient.id.in_(ids), Patient.mrn == q))
+        ids = union_all(
+            select(Identifier.patient_id).where(Identifier.value == q),
+            select(Patient.id).where(Patient.mrn == q),
+        )
+        return query.where(Patient.id.in_(ids))
     if "," in q:
         family, _, given = q.partition(",")
         cond = _prefix(Patient.family_folded, fold(family))
@@ -180,16 +217,17 @@ def search_query(q: str) -> Select[Patient]:
     if not words:
         return query.where(false())
     if len(words) == 1:
-        return query.where(
-            or_(_prefix(Patient.family_folded, words[0]), _prefix(Patient.given_folded, words[0]))
-        )
-    first, last = words[0], words[-1]
-    return query.where(
-        or_(
+        branches = [
+            _prefix(Patient.family_folded, words[0]),
+            _prefix(Patient.given_folded, words[0]),
+        ]
+    else:
+        first, last = words[0], words[-1]
+        branches = [
             and_(_prefix(Patient.given_folded, first), _prefix(Patient.family_folded, last)),
             and_(_prefix(Patient.family_folded, first), _prefix(Patient.given_folded, last)),
-        )
-    )
+        ]
+    return query.where(Patient.id.in_(union(*(_first(b, needed) for b in branches))))
 
 
 def search(
@@ -200,10 +238,7 @@ def search(
     if not q.strip():
         return [], False
     rows = db.scalars(
-        search_query(q)
-        .order_by(Patient.family_folded, Patient.given_folded, Patient.birth_date, Patient.id)
-        .offset(offset)
-        .limit(limit + 1)
+        search_query(q, offset + limit + 1).order_by(*LIST_ORDER).offset(offset).limit(limit + 1)
     ).all()
     page = [summary(p) for p in rows[:limit]]
     _audit_listed(db, actor, page, f"search: {q[:100]}")
@@ -275,15 +310,14 @@ def find_duplicates(
     if data.email:
         conditions.append(Patient.email == data.email)
     phones = [p.number for p in data.phones]
+    lookups = [select(Patient.id).where(c) for c in conditions]
     if phones:
-        conditions.append(
-            Patient.id.in_(
-                select(Telecom.patient_id).where(
-                    Telecom.system == "phone", Telecom.value.in_(phones)
-                )
-            )
+        lookups.append(
+            select(Telecom.patient_id).where(Telecom.system == "phone", Telecom.value.in_(phones))
         )
-    query = select(Patient).where(or_(*conditions), Patient.status != "merged").limit(200)
+    # One indexed lookup per kind of evidence, united: an OR here would scan the panel.
+    candidates = union(*lookups)
+    query = select(Patient).where(Patient.id.in_(candidates), Patient.status != "merged").limit(200)
     if exclude is not None:
         query = query.where(Patient.id != exclude)
     mine = facts_of(data)
