@@ -17,6 +17,7 @@ from carebridge.patients import api as patients_api
 from carebridge.patients import views as patients_views
 from carebridge.scheduling import api as scheduling_api
 from carebridge.scheduling import public_views as scheduling_public
+from carebridge.scheduling import views as scheduling_views
 from carebridge.security import api as security_api
 from carebridge.security import views as security_views
 from carebridge.settings import Settings
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     patients_views.router,
     scheduling_api.router,
     scheduling_public.router,
+    scheduling_views.router,  # after the public pages: their token paths stay theirs
 )
 STATIC = Path(__file__).parent / "web" / "static"
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"

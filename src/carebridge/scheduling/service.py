@@ -474,6 +474,83 @@ def _explain(start: dt.datetime, zone: str, person: str, place: str, modality: s
     return f"{local:%a %d %b %Y, %H:%M} ({zone}) with {person}{where}, {how}"
 
 
+@dataclass(frozen=True)
+class WorkingBlock:
+    """A stretch of a practitioner's working hours at a location (UTC), for calendars."""
+
+    practitioner_id: uuid.UUID
+    location_id: uuid.UUID
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def working_hours(
+    db: Session,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    practitioner_id: uuid.UUID | None = None,
+    location_id: uuid.UUID | None = None,
+) -> list[WorkingBlock]:
+    """Working hours within ``[start, end)`` of one practitioner, or of everyone working at
+    one location, with holidays and time off taken out; earliest first."""
+    query = select(AvailabilityRule).where(
+        AvailabilityRule.active,
+        AvailabilityRule.valid_from <= end.date(),
+        or_(AvailabilityRule.valid_until.is_(None), AvailabilityRule.valid_until >= start.date()),
+    )
+    if practitioner_id is not None:
+        query = query.where(AvailabilityRule.practitioner_id == practitioner_id)
+    if location_id is not None:
+        query = query.where(AvailabilityRule.location_id == location_id)
+    rules = list(db.scalars(query))
+    if not rules:
+        return []
+    people = {r.practitioner_id for r in rules}
+    places = {
+        p.id: p
+        for p in db.scalars(select(Location).where(Location.id.in_({r.location_id for r in rules})))
+    }
+    closed: dict[uuid.UUID | None, list[dt.date]] = defaultdict(list)
+    for day, loc in db.execute(
+        select(Holiday.day, Holiday.location_id).where(
+            Holiday.day >= start.date() - dt.timedelta(days=1),
+            Holiday.day <= end.date() + dt.timedelta(days=1),
+        )
+    ):
+        closed[loc].append(day)
+    away: dict[uuid.UUID, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
+    for pid, s, e in db.execute(
+        select(TimeOff.practitioner_id, TimeOff.starts_at, TimeOff.ends_at).where(
+            TimeOff.practitioner_id.in_(people),
+            TimeOff.status == "active",
+            TimeOff.starts_at < end,
+            TimeOff.ends_at > start,
+        )
+    ):
+        away[pid].append((s, e))
+    found: list[WorkingBlock] = []
+    for rule in rules:
+        place = places[rule.location_id]
+        weekly = availability.WeeklyRule(
+            rrule=rule.rrule,
+            start=rule.start_time,
+            end=rule.end_time,
+            valid_from=rule.valid_from,
+            valid_until=rule.valid_until,
+            exdates=tuple(dt.date.fromisoformat(d) for d in rule.exdates),
+            zone=place.timezone,
+            key=rule.id,
+        )
+        blocked = away[rule.practitioner_id] + availability.holiday_blocks(
+            closed[None] + closed[place.id], place.timezone
+        )
+        for s, e in availability.subtract(availability.expand(weekly, start, end), blocked):
+            found.append(WorkingBlock(rule.practitioner_id, place.id, s, e))
+    found.sort(key=lambda b: (b.starts_at, str(b.practitioner_id)))
+    return found
+
+
 # --- booking ---------------------------------------------------------------------------
 
 

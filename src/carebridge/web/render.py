@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("My day", "/", Permission.WORKLIST_VIEW, "home"),
     NavItem("Patients", "/patients", Permission.PATIENT_READ, "patients"),
+    NavItem("Schedule", "/schedule", Permission.SCHEDULE_VIEW, "schedule"),
     NavItem("Users", "/admin/users", Permission.USERS_MANAGE, "users"),
     NavItem("Audit log", "/audit", Permission.AUDIT_READ, "audit"),
 )
@@ -64,6 +65,7 @@ def environment() -> Environment:
     env.filters["phone"] = format_phone
     env.filters["words"] = format_words
     env.filters["chip"] = format_chip
+    env.filters["relative"] = format_relative
     env.globals["may"] = lambda actor, permission: (
         actor is not None and allows(actor.role, Permission(permission))
     )
@@ -77,6 +79,26 @@ def format_when(value: datetime | None, zone: str = "UTC") -> str:
         return ""
     local = value.astimezone(ZoneInfo(zone))
     return f"{local:%a %d %b %Y, %H:%M} ({zone})"
+
+
+def format_relative(value: datetime | None, now: datetime | None = None) -> str:
+    """How far away a moment is, beside its absolute time (UI.md rule 6): 'in 2 h',
+    '3 days ago', 'in 25 min', 'now'."""
+    if value is None:
+        return ""
+    seconds = (value - (now or datetime.now(UTC))).total_seconds()
+    ahead = seconds >= 0
+    minutes = int(abs(seconds) // 60)
+    if minutes < 1:
+        return "now"
+    if minutes < 60:
+        amount = f"{minutes} min"
+    elif minutes < 48 * 60:
+        amount = f"{minutes // 60} h"
+    else:
+        days = minutes // (24 * 60)
+        amount = f"{days} days"
+    return f"in {amount}" if ahead else f"{amount} ago"
 
 
 def format_day(value: date | str | None) -> str:
@@ -141,9 +163,20 @@ def format_words(code: str | None) -> str:
 
 
 CHIP_TONES = {
-    "ok": ("active", "permit", "permits", "in-force"),
+    "ok": (
+        "active",
+        "permit",
+        "permits",
+        "in-force",
+        "booked",
+        "arrived",
+        "checked-in",
+        "fulfilled",
+    ),
     "warn": (
         "entered-in-error",
+        "noshow",
+        "offered",
         "deny",
         "refuses",
         "recurrence",
