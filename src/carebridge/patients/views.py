@@ -361,7 +361,7 @@ def _display_name(db: Session, user_id: uuid.UUID | None) -> str | None:
     return user.display_name if user is not None else None
 
 
-def _open_chart(
+def open_chart(
     request: Request, db: Session, actor: Actor, patient_id: uuid.UUID, tab: str = ""
 ) -> Chart | Response:
     """The patient's chart (the read is audited by the service), or a redirect to the
@@ -394,7 +394,7 @@ def _open_chart(
     return chart
 
 
-def _chart_page(
+def chart_page(
     request: Request,
     template: str,
     chart: Chart,
@@ -421,7 +421,7 @@ def _chart_page(
     )
 
 
-def _live(db: Session, patient_id: uuid.UUID) -> Patient:
+def live_chart(db: Session, patient_id: uuid.UUID) -> Patient:
     """The patient a change is for; a merged chart takes no changes."""
     patient = db.get(Patient, patient_id)
     if patient is None:
@@ -618,11 +618,11 @@ def _summary(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    chart = _open_chart(request, db, actor, patient_id)
+    chart = open_chart(request, db, actor, patient_id)
     if isinstance(chart, Response):
         return chart
     contacts = service.related_persons(db, actor, patient_id)
-    return _chart_page(
+    return chart_page(
         request,
         "patients/summary.html",
         chart,
@@ -651,7 +651,7 @@ def add_identifier(
         data = IdentifierIn.model_validate(
             {k.removeprefix("id_"): v for k, v in typed.items() if k.startswith("id_")}
         )
-        _live(db, patient_id)
+        live_chart(db, patient_id)
         with db.begin_nested():
             service.add_identifier(db, actor, patient_id, data)
     except ValidationError as exc:
@@ -771,7 +771,7 @@ def _edit_page(
     conflict: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    return _chart_page(
+    return chart_page(
         request,
         "patients/edit.html",
         chart,
@@ -788,7 +788,7 @@ def _edit_page(
 
 @router.get("/patients/{patient_id}/edit")
 def edit_form(request: Request, db: Db, actor: Writer, patient_id: uuid.UUID) -> Response:
-    chart = _open_chart(request, db, actor, patient_id, "/edit")
+    chart = open_chart(request, db, actor, patient_id, "/edit")
     if isinstance(chart, Response):
         return chart
     return _edit_page(request, db, chart, _edit_values(chart.patient, chart.phones), {})
@@ -821,7 +821,7 @@ def edit_save(
             errors
         )
     if errors or update is None:
-        chart = _open_chart(request, db, actor, patient_id, "/edit")
+        chart = open_chart(request, db, actor, patient_id, "/edit")
         if isinstance(chart, Response):
             return chart
         return _edit_page(request, db, chart, typed, errors, status_code=422)
@@ -829,7 +829,7 @@ def edit_save(
         with db.begin_nested():
             service.update_patient(db, actor, patient_id, update)
     except Conflict as exc:
-        chart = _open_chart(request, db, actor, patient_id, "/edit")
+        chart = open_chart(request, db, actor, patient_id, "/edit")
         if isinstance(chart, Response):
             return chart
         current = exc.extra.get("current_version")
@@ -839,7 +839,7 @@ def edit_save(
             request, db, chart, typed, {}, conflict=exc.detail, status_code=exc.status
         )
     except ValidationFailed as exc:
-        chart = _open_chart(request, db, actor, patient_id, "/edit")
+        chart = open_chart(request, db, actor, patient_id, "/edit")
         if isinstance(chart, Response):
             return chart
         return _edit_page(request, db, chart, typed, app_errors(exc), status_code=exc.status)
@@ -908,7 +908,7 @@ def _history(
     show_errors: bool = False,
     status_code: int = 200,
 ) -> Response:
-    chart = _open_chart(request, db, actor, patient_id, "/history")
+    chart = open_chart(request, db, actor, patient_id, "/history")
     if isinstance(chart, Response):
         return chart
     entries = {
@@ -920,7 +920,7 @@ def _history(
         for kind in HISTORY_KINDS
     }
     social = service.read_social_history(db, actor, patient_id)
-    return _chart_page(
+    return chart_page(
         request,
         "patients/history.html",
         chart,
@@ -957,7 +957,7 @@ def _add_item_route(kind: str) -> None:
         suggestions: list[terminology.Coding] = []
         try:
             data = schema.model_validate(_item_data(kind, form))
-            _live(db, patient_id)
+            live_chart(db, patient_id)
             with db.begin_nested():
                 service.add_item(db, actor, patient_id, kind, data)
         except ValidationError as exc:
@@ -993,7 +993,7 @@ def _add_item_route(kind: str) -> None:
             data = ItemStatusUpdate.model_validate(
                 {"status": _text(form, "status"), "version": _text(form, "version")}
             )
-            _live(db, patient_id)
+            live_chart(db, patient_id)
             with db.begin_nested():
                 service.set_item_status(db, actor, patient_id, kind, item_id, data)
         except ValidationError:
@@ -1021,7 +1021,7 @@ def no_known_allergies(
 ) -> Response:
     back = f"/patients/{patient_id}/history#allergies"
     try:
-        _live(db, patient_id)
+        live_chart(db, patient_id)
         with db.begin_nested():
             service.set_no_known_allergies(db, actor, patient_id)
     except (ValidationFailed, Conflict) as exc:
@@ -1052,7 +1052,7 @@ def social_history(
         data["caregiver_at_home"] = at_home == "yes"
     try:
         parsed = SocialHistoryIn.model_validate(data)
-        _live(db, patient_id)
+        live_chart(db, patient_id)
         with db.begin_nested():
             service.save_social_history(db, actor, patient_id, parsed)
     except ValidationError as exc:
@@ -1122,7 +1122,7 @@ def _contacts(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    chart = _open_chart(request, db, actor, patient_id, "/contacts")
+    chart = open_chart(request, db, actor, patient_id, "/contacts")
     if isinstance(chart, Response):
         return chart
     today = _today(request)
@@ -1130,7 +1130,7 @@ def _contacts(
     consents = service.sharing_consents(db, actor, patient_id)
     contact = service.contact_consents(db, patient_id)
     settings = settings_of(request)
-    return _chart_page(
+    return chart_page(
         request,
         "patients/contacts.html",
         chart,
@@ -1171,7 +1171,7 @@ def add_related_person(
     data.update({flag: bool(_text(form, flag)) for flag in PERSON_FLAGS})
     try:
         parsed = RelatedPersonCreate.model_validate(data)
-        _live(db, patient_id)
+        live_chart(db, patient_id)
         with db.begin_nested():
             person = service.add_related_person(db, actor, patient_id, parsed)
     except ValidationError as exc:
@@ -1206,7 +1206,7 @@ def related_person_status(
         data = RelatedPersonUpdate.model_validate(
             {"status": _text(form, "status"), "version": _text(form, "version")}
         )
-        _live(db, patient_id)
+        live_chart(db, patient_id)
         with db.begin_nested():
             person = service.update_related_person(db, actor, patient_id, person_id, data)
     except ValidationError:
@@ -1233,7 +1233,7 @@ def add_sharing_consent(
     upload = _upload(form, "document")
     try:
         parsed = SharingConsentCreate.model_validate(data)
-        _live(db, patient_id)
+        live_chart(db, patient_id)
         with db.begin_nested():
             if upload is not None:
                 content = upload.file.read(service.MAX_DOCUMENT_BYTES + 1)
@@ -1281,7 +1281,7 @@ def revoke_sharing_consent(
     if not version.isdigit():
         return _back(request, back, "Reload the page and try again.", "error")
     try:
-        _live(db, patient_id)
+        live_chart(db, patient_id)
         with db.begin_nested():
             service.revoke_sharing_consent(db, actor, patient_id, consent_id, int(version))
     except (ValidationFailed, Conflict) as exc:
@@ -1312,7 +1312,7 @@ def add_contact_consent(
     data = _filled(form, ("channel", "decision", "effective_from", "effective_until", "source"))
     try:
         parsed = ContactConsentCreate.model_validate(data)
-        _live(db, patient_id)
+        live_chart(db, patient_id)
         with db.begin_nested():
             service.record_contact_consent(db, actor, patient_id, parsed)
     except ValidationError as exc:
@@ -1384,7 +1384,7 @@ def _shown(value: Any, zone: str) -> str:
 def chart_timeline(
     request: Request, db: Db, actor: HistoryReader, patient_id: uuid.UUID
 ) -> Response:
-    chart = _open_chart(request, db, actor, patient_id, "/timeline")
+    chart = open_chart(request, db, actor, patient_id, "/timeline")
     if isinstance(chart, Response):
         return chart
     versions = service.timeline(db, actor, patient_id)
@@ -1406,7 +1406,7 @@ def chart_timeline(
         }
         for v in versions
     ]
-    return _chart_page(
+    return chart_page(
         request,
         "patients/timeline.html",
         chart,

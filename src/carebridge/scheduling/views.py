@@ -564,7 +564,7 @@ def _appointments_page(
     wait_errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    chart = chart_views._open_chart(request, db, actor, patient_id, "/appointments")
+    chart = chart_views.open_chart(request, db, actor, patient_id, "/appointments")
     if isinstance(chart, Response):
         return chart
     settings = settings_of(request)
@@ -586,7 +586,7 @@ def _appointments_page(
         for e in waitlist.entries(db, actor, status=None, patient_id=patient_id)
         if e.status in waitlist.OPEN
     ]
-    return chart_views._chart_page(
+    return chart_views.chart_page(
         request,
         "scheduling/appointments.html",
         chart,
@@ -664,7 +664,7 @@ def book(request: Request, db: Db, actor: Booker, patient_id: uuid.UUID, form: P
             status_code=422,
         )
     try:
-        chart_views._live(db, patient_id)
+        chart_views.live_chart(db, patient_id)
         with db.begin_nested():
             booked = service.book(db, actor, settings, data)
     except AppError as exc:
@@ -699,7 +699,7 @@ def _reschedule_page(
 ) -> Response:
     settings = settings_of(request)
     appointment = service.get(db, actor, settings, appointment_id)
-    chart = chart_views._open_chart(request, db, actor, appointment.patient_id, "/appointments")
+    chart = chart_views.open_chart(request, db, actor, appointment.patient_id, "/appointments")
     if isinstance(chart, Response):
         return chart
     now = utcnow()
@@ -714,7 +714,7 @@ def _reschedule_page(
             appointment_type_id=appointment.appointment_type_id,
             modality=appointment.modality,
         )
-    return chart_views._chart_page(
+    return chart_views.chart_page(
         request,
         "scheduling/reschedule.html",
         chart,
@@ -1310,7 +1310,7 @@ def chart_waitlist_add(
     typed = _wait_form(form)
     try:
         data = _wait_create(patient_id, typed)
-        chart_views._live(db, patient_id)
+        chart_views.live_chart(db, patient_id)
         with db.begin_nested():
             waitlist.add(db, actor, data)
     except ValidationError as exc:
