@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from carebridge import __version__
 from carebridge.db.session import make_engine, make_sessionmaker
 from carebridge.patients import api as patients_api
+from carebridge.patients import terminology
 from carebridge.patients import views as patients_views
 from carebridge.scheduling import api as scheduling_api
 from carebridge.scheduling import public_views as scheduling_public
@@ -50,6 +54,14 @@ def configure_logging(level: str) -> None:
     root.propagate = False
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Build the ICD-10-CM search index off the request path: the first coordinator to type
+    # a problem should not wait the two seconds it takes.
+    threading.Thread(target=terminology.warm, name="icd10-warm", daemon=True).start()
+    yield
+
+
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="Carebridge",
@@ -58,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,  # Swagger UI loads third-party script; the schema is enough
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
     )
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     app.state.settings = settings

@@ -136,7 +136,8 @@ def test_coordinator_registers_a_patient_records_history_and_sees_the_banner(
     code = problems.get_by_role("combobox", name=re.compile(r"^Problem \(ICD-10-CM code\)"))
     code.press_sequentially("type 2 diab", delay=20)
     listbox = page.get_by_role("listbox", name="Matching codes")
-    expect(listbox).to_be_visible()
+    # The server builds its ICD-10-CM index at start-up; allow for a busy machine.
+    expect(listbox).to_be_visible(timeout=20_000)
     expect(code).to_have_attribute("aria-expanded", "true")
     options = listbox.get_by_role("option")
     expect(options.first).to_contain_text("Type 2 diabetes")
