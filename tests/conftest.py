@@ -4,6 +4,7 @@ CAREBRIDGE_TEST_DATABASE_URL is set), the app on it, and an HTTP client."""
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,12 @@ def make_settings(url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": url,
         "secret_key": TEST_SECRET,
+        # Both channels configured, so reminders are planned; nothing listens on this port
+        # and worker tests bring their own SMTP server and SMS file.
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 9,
+        "sms_gateway": "file",
+        "sms_file": os.path.join(tempfile.gettempdir(), "carebridge-test-sms.log"),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -93,6 +93,20 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
         return value
 
+    @field_validator("reminder_offsets_hours")
+    @classmethod
+    def _offsets(cls, value: list[int]) -> list[int]:
+        if any(h <= 0 or h > 24 * 30 for h in value):
+            raise ValueError("each offset is a number of hours before the visit, 1 to 720")
+        return sorted(set(value), reverse=True)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("give the address patients use, e.g. https://care.example.org")
+        return value.rstrip("/")
+
     @field_validator("telehealth_url_template")
     @classmethod
     def _has_token(cls, value: str) -> str:

@@ -472,8 +472,9 @@ def test_no_show_rate_and_lead_time(
         end=today.isoformat(),
     )
     assert row["no_show"] == {"noshow": 1, "attended": 3, "rate": 0.25}
-    # booked 10, 3 and 14 days ahead (fulfilled, fulfilled, booked): the median is 10
-    assert row["lead_time"] == {"appointments": 3, "median_days": 10.0}
+    # booked 10, 3, 1 and 14 days ahead (fulfilled, fulfilled, no-show, booked): a no-show
+    # kept its time too, so it counts; the median of 1, 3, 10, 14 is 6.5
+    assert row["lead_time"] == {"appointments": 4, "median_days": 6.5}
     quiet = measures_for(api, person, start="2020-01-01", end="2020-01-31")
     assert quiet["no_show"] == {"noshow": 0, "attended": 0, "rate": None}
     assert quiet["lead_time"] == {"appointments": 0, "median_days": None}

@@ -391,7 +391,7 @@ def test_webhook_gateway_posts_and_records_its_answer(
 
 def test_no_sms_gateway_is_a_recorded_failure(db_url: str, factory: sessionmaker[Session]) -> None:
     message_id = enqueue(factory, channel="sms")
-    settings = make_settings(db_url)  # sms_gateway "none"
+    settings = make_settings(db_url, sms_gateway="none")
     assert worker.run_once(factory, settings, now=noon(), only=[message_id]).failed == 1
     [attempt] = tries(factory, message_id)
     assert attempt.outcome == "failed"

@@ -5,8 +5,8 @@
   than the first, so one chance cancellation does not flatter the figure.
 * No-show rate: no-shows among past visits that started in the period, over no-shows plus
   visits that took place (fulfilled, arrived, checked-in).
-* Lead time: median days from booking (``created_at``) to the visit, over booked or fulfilled
-  appointments created in the period.
+* Lead time: median days from booking (``created_at``) to the visit, over appointments
+  created in the period that kept their time (booked, arrived, checked in, fulfilled, no-show).
 
 Period bounds are local dates in the clinic's zone (``Settings.timezone``), both inclusive.
 """
@@ -42,7 +42,7 @@ TNAA_WINDOW_DAYS = MAX_WINDOW_DAYS  # 62
 # one long search could miss an early time of a second working-hours rule.
 TNAA_STEP_DAYS = 7
 ATTENDED = ("fulfilled", "arrived", "checked-in")
-LEAD_STATUSES = ("booked", "fulfilled")
+LEAD_STATUSES = ("booked", "arrived", "checked-in", "fulfilled", "noshow")
 MAX_PERIOD_DAYS = 731
 
 

@@ -46,6 +46,14 @@ def dedupe_key(appointment: Appointment, hours: int, channel: str) -> str:
     return f"reminder:{appointment.id}:{hours}:{channel}:{appointment.version}"
 
 
+def channel_configured(settings: Settings, channel: str) -> bool:
+    """A channel with nowhere to send is skipped at planning: queuing messages that can only
+    fail would bury the coordinators in delivery-failure tasks."""
+    if channel == "email":
+        return bool(settings.smtp_host)
+    return settings.sms_gateway != "none"
+
+
 def plan(
     db: Session, settings: Settings, appointment: Appointment, *, now: dt.datetime | None = None
 ) -> list[Reminder]:
@@ -69,7 +77,9 @@ def plan(
         for channel in CHANNELS:
             day = due.astimezone(zone).date()
             skip = None
-            if not addresses[channel]:
+            if not channel_configured(settings, channel):
+                skip = f"no {channel} delivery is configured (CAREBRIDGE_SMTP_HOST / SMS_GATEWAY)"
+            elif not addresses[channel]:
                 skip = "no email address on file" if channel == "email" else "no mobile phone"
             elif not may_contact(db, patient.id, channel, day):
                 skip = f"the patient has not allowed {channel} contact on {day}"

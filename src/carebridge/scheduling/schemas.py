@@ -73,6 +73,7 @@ class PractitionerCreate(_In):
     languages: list[Language] = Field(default_factory=lambda: ["en"])
     phone: Phone | None = None
     appointment_type_codes: list[str] = Field(default_factory=list)
+    user_id: uuid.UUID | None = Field(None, description="The practitioner's own sign-in")
 
 
 class PractitionerRead(_Read):

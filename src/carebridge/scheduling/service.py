@@ -826,17 +826,41 @@ def set_status(
     _check_version(row, data.version)
     if data.status not in TRANSITIONS.get(row.status, ()):
         raise Conflict(f"A {row.status} appointment cannot become {data.status}")
+    zone = ZoneInfo(_get(db, Location, row.location_id, "location").timezone)
+    local_day = row.starts_at.astimezone(zone).date()
     if data.status in ("arrived", "checked-in", "fulfilled", "noshow") and (
-        row.starts_at.date() > utcnow().date() + dt.timedelta(days=1)
+        local_day > utcnow().astimezone(zone).date()
     ):
-        raise ValidationFailed(f"Cannot mark a future appointment {data.status}")
+        raise ValidationFailed(f"Cannot mark an appointment {data.status} before its day")
+    if data.status == "booked":  # undoing a no-show takes the time back: it must still be free
+        kind = _get(db, AppointmentType, row.appointment_type_id, "visit type")
+        problem = _fits_availability(
+            db,
+            kind,
+            row.practitioner_id,
+            row.location_id,
+            row.starts_at,
+            row.modality,
+            row.patient_id,
+            row.id,
+        )
+        if problem is not None:
+            raise SlotTaken(f"Cannot restore the booking: {problem}.")
     row.status = data.status
     now = utcnow()
     if data.status == "arrived":
         row.arrived_at = now
     if data.status == "checked-in":
         row.checked_in_at = now
-    db.flush()
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as exc:
+        if "overlap" not in str(exc.orig):
+            raise
+        raise SlotTaken("Cannot restore the booking: the time was booked again.") from None
+    if data.status != "booked":  # the visit happened (or not): no more reminders for it
+        reminders.cancel_pending(db, row)
     record(
         db,
         actor,
