@@ -237,12 +237,42 @@ def search(
     "s..." match would make search slow on large panels. Each listed patient is audited."""
     if not q.strip():
         return [], False
-    rows = db.scalars(
-        search_query(q, offset + limit + 1).order_by(*LIST_ORDER).offset(offset).limit(limit + 1)
+    # Only the columns a result row shows (and its first active phone): building whole
+    # patients for a list costs more than finding them.
+    rows = db.execute(
+        search_query(q, offset + limit + 1)
+        .with_only_columns(*SUMMARY_COLUMNS, _first_phone().label("phone"))
+        .order_by(*LIST_ORDER)
+        .offset(offset)
+        .limit(limit + 1)
     ).all()
-    page = [summary(p) for p in rows[:limit]]
+    page = [PatientSummary.model_validate(dict(r._mapping)) for r in rows[:limit]]
     _audit_listed(db, actor, page, f"search: {q[:100]}")
     return page, len(rows) > limit
+
+
+SUMMARY_COLUMNS = (
+    Patient.id,
+    Patient.mrn,
+    Patient.family_name,
+    Patient.given_names,
+    Patient.preferred_name,
+    Patient.birth_date,
+    Patient.sex,
+    Patient.status,
+)
+
+
+def _first_phone() -> Any:
+    return (
+        select(Telecom.value)
+        .where(
+            Telecom.patient_id == Patient.id, Telecom.system == "phone", Telecom.status == "active"
+        )
+        .order_by(Telecom.rank)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _audit_listed(db: Session, actor: Actor, page: Sequence[PatientSummary], why: str) -> None:
