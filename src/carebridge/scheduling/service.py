@@ -8,7 +8,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -358,7 +358,8 @@ def search_slots(db: Session, q: SlotQuery, *, now: dt.datetime | None = None) -
     modality = q.modality or kind.modality
     duration = dt.timedelta(minutes=kind.duration_minutes)
     buffer = dt.timedelta(minutes=kind.buffer_minutes)
-    found: list[Slot] = []
+    found: list[_Candidate] = []
+    cutoff: dt.datetime | None = None  # the limit-th earliest time found so far
     for person in people:
         found.extend(
             _slots_for(
@@ -373,10 +374,36 @@ def search_slots(db: Session, q: SlotQuery, *, now: dt.datetime | None = None) -
                 window_start,
                 window_end,
                 first_day,
+                cutoff,
             )
         )
-    found.sort(key=lambda s: (s.starts_at, s.practitioner_name))
-    return found[: q.limit]
+        found.sort(key=lambda c: (c.start, c.person.name))
+        del found[q.limit :]
+        if len(found) == q.limit:
+            cutoff = found[-1].start
+    # Only the times shown are turned into explained slots.
+    return [
+        Slot(
+            starts_at=c.start,
+            ends_at=c.start + duration,
+            practitioner_id=c.person.id,
+            practitioner_name=c.person.name,
+            location_id=c.place.id,
+            location_name=c.place.name,
+            timezone=c.place.timezone,
+            modality=modality,
+            room_id=c.room,
+            explanation=_explain(c.start, c.place.timezone, c.person.name, c.place.name, modality),
+        )
+        for c in found
+    ]
+
+
+class _Candidate(NamedTuple):
+    start: dt.datetime
+    person: Practitioner
+    place: Location
+    room: uuid.UUID | None
 
 
 def _slots_for(
@@ -391,8 +418,11 @@ def _slots_for(
     window_start: dt.datetime,
     window_end: dt.datetime,
     first_day: dt.date,
-) -> list[Slot]:
-    out: list[Slot] = []
+    cutoff: dt.datetime | None,
+) -> list[_Candidate]:
+    """This practitioner's first free times, stopping at ``cutoff``: times later than the
+    earliest ``limit`` already found elsewhere cannot make the list."""
+    out: list[_Candidate] = []
     for rule in cal.rules.get(person.id, []):
         taken = 0
         if rule.modalities and modality not in rule.modalities:
@@ -419,6 +449,8 @@ def _slots_for(
         free = availability.subtract(free, busy)
         last_day = first_day + dt.timedelta(days=q.days)
         for start in availability.slots(free, duration, buffer, STEP, not_before=window_start):
+            if cutoff is not None and start > cutoff:
+                break
             day, clock, weekday = availability.local_parts(start, zone)
             if day < first_day or day >= last_day:
                 continue
@@ -431,24 +463,11 @@ def _slots_for(
             room = _free_room(cal, kind, place.id, start, start + duration + buffer)
             if kind.room_kind and room is None:
                 continue
-            out.append(
-                Slot(
-                    starts_at=start,
-                    ends_at=start + duration,
-                    practitioner_id=person.id,
-                    practitioner_name=person.name,
-                    location_id=place.id,
-                    location_name=place.name,
-                    timezone=zone,
-                    modality=modality,
-                    room_id=room,
-                    explanation=_explain(start, zone, person.name, place.name, modality),
-                )
-            )
+            out.append(_Candidate(start, person, place, room))
             taken += 1
             if taken >= q.limit:  # this rule's first times are enough; others may be earlier
                 break
-    out.sort(key=lambda s: s.starts_at)
+    out.sort(key=lambda c: c.start)
     return out[: q.limit]
 
 
