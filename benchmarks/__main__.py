@@ -23,6 +23,10 @@ SCENARIOS: dict[str, Scenario] = {
         "benchmarks.patients",
         "bulk seeding vs raw executemany; search latency at 10k and 100k patients",
     ),
+    "scheduling": Scenario(
+        "benchmarks.scheduling",
+        "first-available search across 500 providers, provider day view, growth from 50",
+    ),
 }
 
 USAGE = "usage: python -m benchmarks NAME [--help | OPTIONS]   (no NAME or --list: list them)"
