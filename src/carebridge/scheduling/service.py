@@ -252,20 +252,17 @@ def _load_calendar(
         rules[rule.practitioner_id].append(rule)
     busy: dict[uuid.UUID, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
     holding = select(
-        Appointment.practitioner_id,
-        Appointment.starts_at,
-        Appointment.held_until,
-        Appointment.room_id,
-        Appointment.id,
+        Appointment.practitioner_id, Appointment.starts_at, Appointment.held_until
     ).where(
         Appointment.practitioner_id.in_(practitioner_ids),
         Appointment.status.in_(HOLDING),
         Appointment.starts_at < end,
         Appointment.held_until > start,
     )
-    for pid, s, e, _room, aid in db.execute(holding):
-        if aid != ignore:
-            busy[pid].append((s, e))
+    if ignore is not None:  # the appointment being moved does not block itself
+        holding = holding.where(Appointment.id != ignore)
+    for pid, s, e in db.execute(holding):
+        busy[pid].append((s, e))
     for pid, s, e in db.execute(
         select(TimeOff.practitioner_id, TimeOff.starts_at, TimeOff.ends_at).where(
             TimeOff.practitioner_id.in_(practitioner_ids),
