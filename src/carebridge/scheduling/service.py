@@ -335,7 +335,19 @@ def _candidates(db: Session, q: SlotQuery, kind: AppointmentType) -> list[Practi
 
 def search_slots(db: Session, q: SlotQuery, *, now: dt.datetime | None = None) -> list[Slot]:
     """Free times for a visit type across every practitioner who offers it, earliest first,
-    each explained. Per practitioner only the first ``limit`` times are generated."""
+    each explained. The window widens (1, 3, 7 days, then all of it) until ``limit`` times
+    are found, so "first available" on a busy clinic reads a few days, not the whole window;
+    the answer is the same as searching the whole window at once."""
+    for days in (1, 3, 7):
+        if days >= q.days:
+            break
+        found = _search_window(db, q.model_copy(update={"days": days}), now)
+        if len(found) >= q.limit:
+            return found
+    return _search_window(db, q, now)
+
+
+def _search_window(db: Session, q: SlotQuery, now: dt.datetime | None) -> list[Slot]:
     kind = _get(db, AppointmentType, q.appointment_type_id, "visit type")
     now = now or utcnow()
     first_day = q.start or now.date()
