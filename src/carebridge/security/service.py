@@ -372,7 +372,7 @@ def list_tokens(db: Session) -> list[TokenRead]:
 
 
 def revoke_token(db: Session, actor: Actor, token_ref: str) -> TokenRead:
-    """Revoke by id or by the printed prefix (``cbt_XXXXXXXX``)."""
+    """Revoke by id or by the printed prefix (``cbt_`` and the next eight characters)."""
     query = select(ApiToken)
     try:
         query = query.where(ApiToken.id == uuid.UUID(token_ref))
