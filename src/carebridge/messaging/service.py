@@ -334,6 +334,7 @@ def _raise_task(db: Session, message: OutboxMessage) -> None:
         ),
         patient_id=message.patient_id,
         queue="coordinators",
+        kind="delivery",
         focus_type="OutboxMessage",
         focus_id=message.id,
         dedupe_key=f"delivery-failed:{message.id}",

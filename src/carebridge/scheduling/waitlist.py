@@ -333,6 +333,7 @@ def _offer(
         ),
         priority="urgent" if entry.priority == 1 else "routine",
         queue="scheduling",
+        kind="scheduling",
         due_at=min(now + OFFER_DUE, freed.starts_at),
         focus_type=FOCUS,
         focus_id=entry.id,

@@ -27,6 +27,9 @@ class Permission(StrEnum):
     SCHEDULE_VIEW = "schedule:view"
     SCHEDULE_BOOK = "schedule:book"
     DIRECTORY_MANAGE = "directory:manage"
+    TASK_WORK = "task:work"
+    CAREPLAN_READ = "careplan:read"
+    CAREPLAN_WRITE = "careplan:write"
 
 
 _EVERYONE = {Permission.WORKLIST_VIEW, Permission.ACCOUNT_SELF}
@@ -38,6 +41,9 @@ _CHART = {
     Permission.HISTORY_WRITE,
     Permission.SCHEDULE_VIEW,
     Permission.SCHEDULE_BOOK,
+    Permission.TASK_WORK,
+    Permission.CAREPLAN_READ,
+    Permission.CAREPLAN_WRITE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -46,7 +52,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _EVERYONE | _CHART | {Permission.PATIENT_MERGE, Permission.DIRECTORY_MANAGE}
     ),
     Role.CLINICIAN: frozenset(_EVERYONE | _CHART),
-    Role.BILLING: frozenset(_EVERYONE | {Permission.PATIENT_READ, Permission.SCHEDULE_VIEW}),
+    Role.BILLING: frozenset(
+        _EVERYONE | {Permission.PATIENT_READ, Permission.SCHEDULE_VIEW, Permission.TASK_WORK}
+    ),
     # Auditors review access; they do not administer the people they audit.
     Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ, Permission.AUDIT_EXPORT}),
 }

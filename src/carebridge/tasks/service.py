@@ -8,10 +8,20 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carebridge.lib.time import utcnow
 from carebridge.security.audit import Action, Actor, record
+from carebridge.tasks.codes import KINDS, PRIORITIES
 from carebridge.tasks.models import Task
 
-PRIORITIES = ("routine", "urgent", "asap", "stat")
+# When nobody says when: how long each priority may wait (the SLA the worklist and the
+# escalation rules measure against).
+DEFAULT_WAIT = {
+    "stat": dt.timedelta(hours=1),
+    "asap": dt.timedelta(hours=4),
+    "urgent": dt.timedelta(days=1),
+    "routine": dt.timedelta(days=3),
+}
+
 
 
 def create(
@@ -29,11 +39,16 @@ def create(
     focus_id: uuid.UUID | None = None,
     dedupe_key: str | None = None,
     business_status: str | None = None,
+    kind: str = "general",
+    risk: int = 0,
+    template_key: str | None = None,
 ) -> Task:
     """Raise a task. With a ``dedupe_key`` the same task is never raised twice: the
     existing one is returned instead."""
     if priority not in PRIORITIES:
         raise ValueError(f"unknown task priority {priority!r}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown task kind {kind!r}")
     if dedupe_key is not None:
         existing = db.scalar(select(Task).where(Task.dedupe_key == dedupe_key))
         if existing is not None:
@@ -45,7 +60,10 @@ def create(
         priority=priority,
         owner_id=owner_id,
         queue=queue if owner_id is None else None,
-        due_at=due_at,
+        due_at=due_at or utcnow() + DEFAULT_WAIT[priority],
+        kind=kind,
+        risk=risk,
+        template_key=template_key,
         focus_type=focus_type,
         focus_id=focus_id,
         dedupe_key=dedupe_key,

@@ -9,6 +9,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
 # Every domain's models, so autogenerate and `alembic check` see the whole schema.
+import carebridge.careplans.models
 import carebridge.db.history
 import carebridge.messaging.models
 import carebridge.patients.models

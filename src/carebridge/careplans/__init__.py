@@ -1,0 +1,1 @@
+"""Care teams, barriers to care, and care plans with their problems, goals and activities."""
