@@ -23,7 +23,6 @@ DEFAULT_WAIT = {
 }
 
 
-
 def create(
     db: Session,
     actor: Actor,

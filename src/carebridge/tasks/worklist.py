@@ -1,0 +1,271 @@
+"""The worklist: a person's open tasks and the unclaimed tasks of their queues, most
+urgent first, then earliest due, then highest risk.
+
+One page costs the same few queries whatever its length or the size of the panel: the
+page's task ids come from one query that reads each source (the person's own tasks, each
+queue's unclaimed tasks) along its worklist index, already in order and cut to the page,
+and merges them; the rows, their patients, owners and outreach counts come back in the same
+statement; barriers come in one more query, the counts in another. Every patient on the page
+is an audited read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from carebridge.careplans.barriers import active_kinds
+from carebridge.lib.errors import ValidationFailed
+from carebridge.lib.paging import Page
+from carebridge.lib.time import utcnow
+from carebridge.patients.models import Patient
+from carebridge.security.audit import Action, Actor, record
+from carebridge.security.models import User
+from carebridge.tasks.codes import CLOSED_STATUSES, KINDS, OPEN_STATUSES, STATUSES
+from carebridge.tasks.models import OutreachAttempt, Task
+from carebridge.tasks.queues import member_codes
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What to show. ``mine`` takes the tasks the person owns; ``queues`` the unclaimed
+    tasks of those queues (None: every queue the person works)."""
+
+    mine: bool = True
+    queues: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()  # () means every open status
+    due_after: dt.datetime | None = None
+    due_before: dt.datetime | None = None
+    patient_id: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.kinds if k not in KINDS]
+        if unknown:
+            raise ValidationFailed(
+                f"Unknown task type {unknown[0]!r}; use one of: {', '.join(KINDS)}."
+            )
+        wrong = [s for s in self.statuses if s not in STATUSES]
+        if wrong:
+            raise ValidationFailed(
+                f"Unknown task status {wrong[0]!r}; use one of: {', '.join(STATUSES)}."
+            )
+        if self.due_after and self.due_before and self.due_after >= self.due_before:
+            raise ValidationFailed(
+                "The due range is empty: 'due after' must be before 'due before'."
+            )
+
+
+@dataclass(frozen=True)
+class Row:
+    task: Task
+    patient_name: str | None
+    patient_mrn: str | None
+    owner_name: str | None
+    attempts: int
+    barriers: list[str]
+
+    @property
+    def overdue(self) -> bool:
+        return self.task.is_open and self.task.due_at < utcnow()
+
+
+@dataclass(frozen=True)
+class Counts:
+    open: int = 0
+    overdue: int = 0
+    due_today: int = 0
+    unclaimed: int = 0
+    by_queue: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorklistPage:
+    rows: list[Row]
+    counts: Counts
+    queues: list[str]  # the queues the person works
+    page: Page
+    has_more: bool
+
+
+def _sources(
+    user_id: uuid.UUID, filters: Filters, queues: Sequence[str]
+) -> list[ColumnElement[bool]]:
+    """The WHERE term of each source: own tasks, then each queue's unclaimed tasks."""
+    terms: list[ColumnElement[bool]] = []
+    if filters.mine:
+        terms.append(Task.owner_id == user_id)
+    terms.extend(and_(Task.queue == code, Task.owner_id.is_(None)) for code in queues)
+    return terms
+
+
+def _narrow(
+    query: Select[uuid.UUID, int, dt.datetime, int], filters: Filters
+) -> Select[uuid.UUID, int, dt.datetime, int]:
+    statuses = filters.statuses or OPEN_STATUSES
+    if all(s in OPEN_STATUSES for s in statuses):
+        query = query.where(Task.is_open == true())
+    elif all(s in CLOSED_STATUSES for s in statuses):
+        query = query.where(Task.is_open == false())
+    if filters.statuses and set(filters.statuses) != set(OPEN_STATUSES):
+        query = query.where(Task.status.in_(filters.statuses))
+    if filters.kinds:
+        query = query.where(Task.kind.in_(filters.kinds))
+    if filters.due_after is not None:
+        query = query.where(Task.due_at >= filters.due_after)
+    if filters.due_before is not None:
+        query = query.where(Task.due_at < filters.due_before)
+    if filters.patient_id is not None:
+        query = query.where(Task.patient_id == filters.patient_id)
+    return query
+
+
+ORDER = (Task.urgency, Task.due_at, Task.risk.desc(), Task.id)
+
+
+def _page_ids(
+    db: Session, user_id: uuid.UUID, filters: Filters, queues: Sequence[str], page: Page
+) -> list[uuid.UUID]:
+    terms = _sources(user_id, filters, queues)
+    if not terms:
+        return []
+    enough = page.offset + page.size + 1  # one more tells whether there is a next page
+    parts = [
+        _narrow(
+            select(Task.id, Task.urgency, Task.due_at, Task.risk).where(term),
+            filters,
+        )
+        .order_by(*ORDER)
+        .limit(enough)
+        .subquery()
+        for term in terms
+    ]
+    merged = union_all(*(select(part) for part in parts)).subquery()
+    query = (
+        select(merged.c.id)
+        .order_by(merged.c.urgency, merged.c.due_at, merged.c.risk.desc(), merged.c.id)
+        .offset(page.offset)
+        .limit(enough - page.offset)
+    )
+    return list(db.scalars(query))
+
+
+def _counts(
+    db: Session,
+    user_id: uuid.UUID,
+    filters: Filters,
+    queues: Sequence[str],
+    now: dt.datetime,
+    day_end: dt.datetime,
+) -> Counts:
+    terms = _sources(user_id, Filters(mine=filters.mine, queues=filters.queues), queues)
+    if not terms:
+        return Counts()
+    unclaimed = Task.owner_id.is_(None)
+    rows = db.execute(
+        select(
+            Task.queue,
+            unclaimed,
+            func.count(),
+            func.sum(case((Task.due_at < now, 1), else_=0)),
+            func.sum(case((Task.due_at < day_end, 1), else_=0)),
+        )
+        # "== true()" rather than "IS true": PostgreSQL uses an index only for equality.
+        .where(Task.is_open == true(), or_(*terms))
+        .group_by(Task.queue, unclaimed)
+    ).all()
+    total = overdue = today = claimable = 0
+    by_queue: dict[str, int] = {}
+    for queue, is_unclaimed, n, late, due in rows:
+        total += n
+        overdue += late or 0
+        today += due or 0
+        if is_unclaimed and queue is not None:
+            by_queue[queue] = by_queue.get(queue, 0) + n
+            claimable += n
+    return Counts(
+        open=total, overdue=overdue, due_today=today, unclaimed=claimable, by_queue=by_queue
+    )
+
+
+def page_for(
+    db: Session,
+    actor: Actor,
+    filters: Filters,
+    page: Page,
+    *,
+    day_end: dt.datetime,
+) -> WorklistPage:
+    """One page of ``actor``'s worklist. ``day_end`` is the end of today in the clinic's
+    zone (for the "due today" count)."""
+    if actor.user_id is None:
+        raise ValidationFailed("The worklist belongs to a person; the system has none.")
+    works = member_codes(db, actor.user_id)
+    # A person sees the unclaimed tasks of the queues they work, never of others.
+    wanted = works if filters.queues is None else filters.queues
+    queues = [code for code in wanted if code in works]
+    ids = _page_ids(db, actor.user_id, filters, queues, page)
+    has_more = len(ids) > page.size
+    ids = ids[: page.size]
+    rows: list[Row] = []
+    if ids:
+        attempts = (
+            select(func.count(OutreachAttempt.id))
+            .where(OutreachAttempt.task_id == Task.id)
+            .correlate(Task)
+            .scalar_subquery()
+        )
+        found = {
+            task.id: (task, family, given, mrn, owner, n)
+            for task, family, given, mrn, owner, n in db.execute(
+                select(
+                    Task,
+                    Patient.family_name,
+                    Patient.given_names,
+                    Patient.mrn,
+                    User.display_name,
+                    attempts,
+                )
+                .outerjoin(Patient, Patient.id == Task.patient_id)
+                .outerjoin(User, User.id == Task.owner_id)
+                .where(Task.id.in_(ids) if ids else false())
+            )
+        }
+        barriers = active_kinds(db, {t.patient_id for t, *_ in found.values() if t.patient_id})
+        for task_id in ids:
+            task, family, given, mrn, owner, n = found[task_id]
+            rows.append(
+                Row(
+                    task=task,
+                    patient_name=f"{family}, {given}" if family is not None else None,
+                    patient_mrn=mrn,
+                    owner_name=owner,
+                    attempts=n or 0,
+                    barriers=barriers.get(task.patient_id, []) if task.patient_id else [],
+                )
+            )
+    for patient_id in dict.fromkeys(r.task.patient_id for r in rows if r.task.patient_id):
+        record(db, actor, Action.READ, entity_type="Worklist", patient_id=patient_id)
+    return WorklistPage(
+        rows=rows,
+        counts=_counts(db, actor.user_id, filters, queues, utcnow(), day_end),
+        queues=works,
+        page=page,
+        has_more=has_more,
+    )
