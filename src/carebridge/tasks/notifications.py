@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carebridge.lib.time import utcnow
 from carebridge.tasks.models import Notification
 
 
@@ -41,3 +42,18 @@ def unread(db: Session, user_id: uuid.UUID, limit: int = 20) -> list[Notificatio
             .limit(limit)
         )
     )
+
+
+def mark_read(db: Session, user_id: uuid.UUID, ids: list[uuid.UUID] | None = None) -> int:
+    """Mark ``user_id``'s notifications read (those in ``ids``, or all); how many changed."""
+    query = select(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
+    )
+    if ids is not None:
+        query = query.where(Notification.id.in_(ids))
+    now = utcnow()
+    changed = 0
+    for note in db.scalars(query):
+        note.read_at = now
+        changed += 1
+    return changed
