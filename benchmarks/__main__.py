@@ -27,6 +27,10 @@ SCENARIOS: dict[str, Scenario] = {
         "benchmarks.scheduling",
         "first-available search across 500 providers, provider day view, growth from 50",
     ),
+    "worklist": Scenario(
+        "benchmarks.worklist",
+        "one coordinator's first worklist page, with and without filters, at 10k and 100k patients",
+    ),
 }
 
 USAGE = "usage: python -m benchmarks NAME [--help | OPTIONS]   (no NAME or --list: list them)"

@@ -16,6 +16,9 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from carebridge import __version__
+from carebridge.careplans import api as careplans_api
+from carebridge.careplans import team_api, team_views
+from carebridge.careplans import views as careplans_views
 from carebridge.db.session import make_engine, make_sessionmaker
 from carebridge.patients import api as patients_api
 from carebridge.patients import terminology
@@ -26,6 +29,10 @@ from carebridge.scheduling import views as scheduling_views
 from carebridge.security import api as security_api
 from carebridge.security import views as security_views
 from carebridge.settings import Settings
+from carebridge.tasks import api as tasks_api
+from carebridge.tasks import day as tasks_day
+from carebridge.tasks import queues_api, queues_views, rules_api, rules_views
+from carebridge.tasks import views as tasks_views
 from carebridge.web import errors
 from carebridge.web import views as web_views
 from carebridge.web.middleware import BodyLimit, RequestContext, RequestIdFilter
@@ -40,6 +47,18 @@ ROUTERS: tuple[APIRouter, ...] = (
     scheduling_api.router,
     scheduling_public.router,
     scheduling_views.router,  # after the public pages: their token paths stay theirs
+    team_api.router,
+    team_views.router,
+    rules_api.router,
+    queues_api.router,
+    # before the task pages: /tasks/rules and /tasks/queues are not task ids
+    rules_views.router,
+    queues_views.router,
+    tasks_api.router,
+    tasks_day.router,
+    tasks_views.router,
+    careplans_api.router,
+    careplans_views.router,
 )
 STATIC = Path(__file__).parent / "web" / "static"
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"

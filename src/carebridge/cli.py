@@ -260,7 +260,8 @@ def worker(
         bool, typer.Option("--once", help="One pass over what is due, then exit")
     ] = False,
 ) -> None:
-    """Deliver queued email and text messages (reminders); stops on Ctrl-C or SIGTERM."""
+    """Deliver queued email and text messages (reminders) and apply the task rules
+    (overdue escalations, care-plan timers); stops on Ctrl-C or SIGTERM."""
     from carebridge.app import configure_logging
     from carebridge.messaging import worker as outbox_worker
 

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from carebridge.careplans import synthetic as care_plans
+from carebridge.careplans import team_synthetic
 from carebridge.lib.errors import AppError
 from carebridge.lib.time import utcnow
 from carebridge.patients import bulk, synthetic
@@ -28,6 +30,7 @@ from carebridge.security.models import User
 from carebridge.security.roles import Role
 from carebridge.security.schemas import UserCreate
 from carebridge.settings import Settings, load_settings
+from carebridge.tasks import synthetic as worklist_demo
 
 DEMO_PASSWORD = "care-coordination-demo"  # noqa: S105 - printed for the demo sign-in
 
@@ -100,6 +103,9 @@ def seed_patients(
         coordinators=coordinators,
     )
     seed_schedule(db, settings, seed=seed)
+    team_synthetic.seed(db, seed=seed)  # queues, care teams and barriers
+    care_plans.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
+    worklist_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     return result
 
 

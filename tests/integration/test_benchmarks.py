@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,17 @@ def test_unknown_scenario_fails_naming_the_known_ones() -> None:
     assert result.returncode != 0
     assert "unknown scenario 'no-such-scenario'" in result.stderr
     assert "api-overhead" in result.stderr
+
+
+def test_worklist_quick_checks_the_pages_and_reports_growth() -> None:
+    # Tiny panels: the run seeds, checks every page against a plain query (a wrong page
+    # raises) and reports. A growth verdict on so few tasks is noise: exit 1 (FAIL) is fine.
+    database = "both" if os.environ.get("CAREBRIDGE_TEST_DATABASE_URL") else "sqlite"
+    result = run_benchmarks(
+        *("worklist", "--quick", "--small", "100", "--large", "300", "--rounds", "1"),
+        *("--database", database),
+    )
+    assert result.returncode in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "sqlite: first-page growth p50(300) / p50(100)" in result.stdout
+    assert "where a page's time goes" in result.stdout

@@ -115,6 +115,9 @@ class Goal(UuidPk, Tracked, Base):
     # FHIR GoalLifecycleStatus and goal-achievement codes.
     lifecycle_status: Mapped[str] = mapped_column(String(16), default="active")
     achievement_status: Mapped[str] = mapped_column(String(16), default="in-progress")
+    # The clinic day a person set achievement_status by hand (None: worked out from the
+    # measurements). A measurement taken on or before that day leaves the person's choice.
+    achievement_set_on: Mapped[dt.date | None] = mapped_column(Date)
     position: Mapped[int] = mapped_column(SmallInteger, default=0)
 
 
@@ -127,6 +130,9 @@ class GoalMeasurement(UuidPk, Tracked, Base):
     value: Mapped[Decimal] = mapped_column(Numeric(12, 3))
     measured_on: Mapped[dt.date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
+    # FHIR ObservationStatus, narrowed: "final", or "entered-in-error" for a reading that was
+    # wrong (kept for the history, left out of the chart and the achievement status).
+    status: Mapped[str] = mapped_column(String(16), default="final")
 
 
 class CarePlanActivity(UuidPk, Tracked, Base):

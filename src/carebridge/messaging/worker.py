@@ -1,4 +1,5 @@
-"""``carebridge worker``: deliver the outbox.
+"""``carebridge worker``: deliver the outbox, and apply the task rules (escalations of overdue
+tasks, care-plan timers; see ``tasks.escalation``) once a minute.
 
 Each pass claims due messages in small batches and delivers them one by one; each delivery is
 its own job of three short units of work (screen, then the network call outside any
@@ -30,9 +31,13 @@ from carebridge.messaging import email, sms
 from carebridge.messaging import service as outbox
 from carebridge.messaging.service import Accepted, Claim, DeliveryError, Sender
 from carebridge.settings import Settings
+from carebridge.tasks import escalation
 
 log = logging.getLogger("carebridge.worker")
 BATCH = 10
+# Rules measure lateness in hours and days: a minute between runs is plenty, and keeps their
+# queries off the database while messages are polled every few seconds.
+RULES_EVERY = dt.timedelta(minutes=1)
 
 
 @dataclass
@@ -43,16 +48,19 @@ class Totals:
     failed: int = 0
     held: int = 0
     gave_up: list[uuid.UUID] = field(default_factory=list)
+    rules: escalation.Summary = field(default_factory=escalation.Summary)
 
     def add(self, other: Totals) -> None:
         self.sent += other.sent
         self.failed += other.failed
         self.held += other.held
         self.gave_up.extend(other.gave_up)
+        self.rules.add(other.rules)
 
     def summary(self) -> str:
         text = f"{self.sent} sent, {self.failed} failed attempt(s), {self.held} held back"
-        return text + (f", {len(self.gave_up)} given up" if self.gave_up else "")
+        text += f", {len(self.gave_up)} given up" if self.gave_up else ""
+        return f"{text}; {self.rules.line()}"
 
 
 def senders_for(settings: Settings) -> dict[str, Sender]:
@@ -172,6 +180,7 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
     senders = senders_for(settings)
     worker_id = worker_name()
     totals = Totals()
+    rules_due = utcnow()
     try:
         with _stop_on_signals(stop):
             log.info(
@@ -180,6 +189,16 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
                 "one pass" if once else f"polling every {settings.worker_poll_seconds:g} s",
             )
             while not stop.is_set():
+                if utcnow() >= rules_due:
+                    rules_due = utcnow() + RULES_EVERY
+                    try:
+                        totals.rules.add(
+                            escalation.run_all(factory, zone=settings.timezone, stop=stop)
+                        )
+                    except Exception:
+                        if once:
+                            raise
+                        log.exception("task rules failed; trying again in a minute")
                 try:
                     totals.add(
                         run_once(factory, settings, worker_id=worker_id, senders=senders, stop=stop)

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from carebridge.careplans.barriers import banner_words
 from carebridge.lib.errors import AppError, Conflict, NotFound, ValidationFailed
 from carebridge.lib.time import utcnow
 from carebridge.patients import codes, service, terminology
@@ -325,6 +326,7 @@ class Chart:
     can: dict[str, bool]
     allergy_items: list[dict[str, Any]] | None = None  # None: the role may not see history
     active_allergies: list[str] = field(default_factory=list)
+    barriers: list[str] = field(default_factory=list)  # active barriers to care, in words
 
     @property
     def name(self) -> str:
@@ -385,6 +387,7 @@ def open_chart(
         coordinator=_display_name(db, patient.primary_coordinator_id),
         language=codes.LANGUAGES.get(patient.language, patient.language),
         can=can,
+        barriers=banner_words(db, patient.id),
     )
     if can["history"]:
         chart.allergy_items = service.items(db, actor, patient.id, "allergies")

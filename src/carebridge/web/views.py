@@ -1,33 +1,30 @@
-"""The shell's own pages: My day (home) and the health check."""
+"""The shell's own pages: My day (home, the worklist) and the health check."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from carebridge.db.migrate import is_current
-from carebridge.lib.time import utcnow
 from carebridge.security.audit import Actor
-from carebridge.security.deps import Require, public, settings_of
+from carebridge.security.deps import Db, Require, public
 from carebridge.security.roles import Permission
-from carebridge.web.render import render
+from carebridge.tasks.day import my_day
 
 router = APIRouter()
 
 
 @router.get("/", include_in_schema=False)
 def home(
-    request: Request, actor: Annotated[Actor, Depends(Require(Permission.WORKLIST_VIEW))]
+    request: Request,
+    db: Db,
+    actor: Annotated[Actor, Depends(Require(Permission.WORKLIST_VIEW))],
 ) -> Response:
-    zone = settings_of(request).timezone
-    today = utcnow().astimezone(ZoneInfo(zone))
-    return render(
-        request, "web/home.html", {"today": f"{today:%A %d %B %Y} ({zone})"}, active="home"
-    )
+    """My day: the worklist (see ``tasks.day.my_day``)."""
+    return my_day(request, db, actor)
 
 
 @router.get("/healthz", dependencies=[Depends(public)])
