@@ -43,7 +43,26 @@
     var doc = new DOMParser().parseFromString(html, "text/html");
     var fresh = doc.querySelector(selector);
     var current = document.querySelector(selector);
-    if (fresh && current) current.replaceWith(fresh);
+    if (fresh && current) replace(current, fresh);
+  }
+
+  // Replace an element's parts, but give a live region (aria-live) its new words in place:
+  // screen readers announce a change to a region they know, not a region swapped in.
+  function replace(current, fresh) {
+    var oldKids = Array.prototype.slice.call(current.children);
+    var newKids = Array.prototype.slice.call(fresh.children);
+    var same = oldKids.length === newKids.length && oldKids.every(function (kid, i) {
+      return kid.hasAttribute("aria-live") === newKids[i].hasAttribute("aria-live");
+    });
+    if (!same || !current.querySelector(":scope > [aria-live]")) {
+      current.replaceWith(fresh);
+      return;
+    }
+    oldKids.forEach(function (kid, i) {
+      var next = newKids[i];
+      if (!kid.hasAttribute("aria-live")) kid.replaceWith(next);
+      else if (kid.innerHTML !== next.innerHTML) kid.innerHTML = next.innerHTML;
+    });
   }
 
   document.addEventListener("submit", function (event) {
