@@ -189,6 +189,31 @@ def test_rows_are_sorted_by_priority_then_due_then_risk(
     assert listed == [str(stat), str(high), str(low), str(sooner), str(later)]
 
 
+def test_counts_stop_at_the_cap_and_say_at_least(
+    app: FastAPI,
+    factory: sessionmaker[Session],
+    coordinator: Any,
+    page: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Counting stops at COUNT_CAP per source, so a page costs the same on any panel; past
+    it the numbers are lower bounds and say so."""
+    me = coordinator.id
+    api = TestClient(app)
+    api.headers["Authorization"] = f"Bearer {make_token(factory, coordinator.username)}"
+    for n in range(3):
+        add_task(factory, title=f"Overdue {n}", owner_id=me, due_in=dt.timedelta(hours=-n - 1))
+    add_task(factory, title="Later", owner_id=me, due_in=dt.timedelta(days=3))
+    exact = api.get("/api/v1/worklist").json()["counts"]
+    assert (exact["open"], exact["overdue"], exact["at_least"]) == (4, 3, False)
+    monkeypatch.setattr(worklist, "COUNT_CAP", 2)
+    capped = api.get("/api/v1/worklist")
+    counts = capped.json()["counts"]
+    assert (counts["open"], counts["overdue"], counts["at_least"]) == (2, 2, True)
+    assert len(capped.json()["items"]) == 4  # the list itself is not cut
+    assert "<strong>2+</strong> open" in page.get("/").text
+
+
 def test_filters_counts_and_links(
     factory: sessionmaker[Session], coordinator: Any, page: TestClient
 ) -> None:

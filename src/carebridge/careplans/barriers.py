@@ -16,7 +16,7 @@ from carebridge.careplans.codes import BARRIERS
 from carebridge.careplans.models import Barrier
 from carebridge.careplans.team import patient_for_change, patient_or_404
 from carebridge.careplans.team_schemas import BarrierCreate, BarrierRead, BarrierUpdate
-from carebridge.lib.errors import Conflict, NotFound, ValidationFailed
+from carebridge.lib.errors import Conflict, NotFound, ValidationFailed, check_version
 from carebridge.security.audit import Action, Actor, record
 
 
@@ -117,12 +117,7 @@ def update_barrier(
     if barrier is None or (patient_id is not None and barrier.patient_id != patient_id):
         raise NotFound(f"No barrier with id {barrier_id}")
     patient_for_change(db, barrier.patient_id)
-    if barrier.version != data.version:
-        raise Conflict(
-            f"This barrier was changed by someone else (now version {barrier.version}, you "
-            f"had {data.version}); reload and apply your change again. Nothing was saved.",
-            extra={"current_version": barrier.version},
-        )
+    check_version("This barrier", barrier.version, data.version)
     sent = data.model_dump(exclude_unset=True, exclude={"version"})
     if "identified_on" in sent and sent["identified_on"] is None:
         raise ValidationFailed(

@@ -55,7 +55,7 @@ from carebridge.careplans.schemas import (
     TemplateRead,
 )
 from carebridge.db.history import RecordVersion
-from carebridge.lib.errors import Conflict, NotFound, ValidationFailed
+from carebridge.lib.errors import Conflict, NotFound, ValidationFailed, check_version
 from carebridge.patients import terminology
 from carebridge.patients.models import Patient
 from carebridge.scheduling.models import Appointment
@@ -140,12 +140,7 @@ def plan_of(db: Session, part: str, part_id: uuid.UUID) -> CarePlan:
 
 
 def _check_version(kind: str, current: int, sent: int) -> None:
-    if current != sent:
-        raise Conflict(
-            f"This {kind} was changed by someone else (now version {current}, you had "
-            f"version {sent}); reload it and apply your change again. Nothing was saved.",
-            extra={"current_version": current},
-        )
+    check_version(f"This {kind}", current, sent)
 
 
 def _audit(

@@ -21,7 +21,7 @@ from carebridge.careplans.team_schemas import (
     CareTeamMemberUpdate,
     CareTeamRead,
 )
-from carebridge.lib.errors import Conflict, NotFound, ValidationFailed
+from carebridge.lib.errors import Conflict, NotFound, ValidationFailed, check_version
 from carebridge.patients.models import Patient, RelatedPerson
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.models import User
@@ -233,13 +233,7 @@ def update_member(
     if member is None or (patient_id is not None and member.patient_id != patient_id):
         raise NotFound(f"No care-team member with id {member_id}")
     patient_for_change(db, member.patient_id)
-    if member.version != data.version:
-        raise Conflict(
-            f"This care-team member was changed by someone else (now version "
-            f"{member.version}, you had {data.version}); reload and apply your change "
-            "again. Nothing was saved.",
-            extra={"current_version": member.version},
-        )
+    check_version("This care-team member", member.version, data.version)
     sent = data.model_dump(exclude_unset=True, exclude={"version"})
     emptied = {
         k: f"The {w} cannot be empty." for k, w in REQUIRED.items() if k in sent and sent[k] is None

@@ -68,6 +68,17 @@ class Conflict(AppError):
     title = "Conflict"
 
 
+def check_version(what: str, current: int, sent: int, **extra: object) -> None:
+    """Optimistic concurrency: refuse a change made to a copy older than the stored ``what``
+    (e.g. "This appointment"), saying which version is current."""
+    if current != sent:
+        raise Conflict(
+            f"{what} was changed by someone else (now version {current}, you had {sent}); "
+            "reload it and apply your change again. Nothing was saved.",
+            extra={"current_version": current, **extra},
+        )
+
+
 class PayloadTooLarge(AppError):
     code = "payload-too-large"
     status = 413

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from carebridge.db.base import Base
 from carebridge.db.history import RecordVersion
-from carebridge.lib.errors import Conflict, NotFound, ValidationFailed
+from carebridge.lib.errors import Conflict, NotFound, ValidationFailed, check_version
 from carebridge.lib.time import utcnow
 from carebridge.patients import terminology
 from carebridge.patients.matching import PersonFacts, birth_date_variants, score
@@ -479,12 +479,7 @@ def _set_phones(db: Session, patient: Patient, phones: Sequence[PhoneIn]) -> Non
 
 
 def _check_version(kind: str, current: int, sent: int) -> None:
-    if current != sent:
-        raise Conflict(
-            f"This {kind} was changed by someone else (now version {current}, you had "
-            f"version {sent}); reload it and apply your change again. Nothing was saved.",
-            extra={"current_version": current},
-        )
+    check_version(f"This {kind}", current, sent)
 
 
 def update_patient(

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carebridge.lib.errors import Conflict, NotFound, ValidationFailed
+from carebridge.lib.errors import Conflict, NotFound, ValidationFailed, check_version
 from carebridge.lib.ids import new_secret
 from carebridge.lib.time import utcnow
 from carebridge.patients.models import Patient
@@ -756,12 +756,7 @@ def _appointment(db: Session, appointment_id: uuid.UUID) -> Appointment:
 
 
 def _check_version(row: Appointment, version: int) -> None:
-    if row.version != version:
-        raise Conflict(
-            f"This appointment was changed by someone else (now version {row.version}, you "
-            f"had {version}); reload it. Nothing was saved.",
-            extra={"current_version": row.version},
-        )
+    check_version("This appointment", row.version, version)
 
 
 def reschedule(

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from carebridge.lib.errors import Conflict, NotFound, ValidationFailed
+from carebridge.lib.errors import Conflict, NotFound, ValidationFailed, check_version
 from carebridge.lib.time import utcnow
 from carebridge.messaging import service as messaging
 from carebridge.patients.models import Patient
@@ -52,12 +52,7 @@ def _entry(db: Session, entry_id: uuid.UUID) -> WaitlistEntry:
 
 
 def _check_version(row: WaitlistEntry, version: int) -> None:
-    if row.version != version:
-        raise Conflict(
-            f"This waitlist entry was changed by someone else (now version {row.version}, you "
-            f"had {version}); reload it. Nothing was saved.",
-            extra={"current_version": row.version},
-        )
+    check_version("This waitlist entry", row.version, version)
 
 
 def _audit(db: Session, actor: Actor, action: Action, row: WaitlistEntry, reason: str) -> None:

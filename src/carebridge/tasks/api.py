@@ -167,6 +167,7 @@ def read_worklist(
             due_today=c.due_today,
             unclaimed=c.unclaimed,
             by_queue=c.by_queue,
+            at_least=c.at_least,
         ),
         queues=found.queues,
         page=q.page,

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
 from carebridge.careplans.models import CarePlan, Goal
@@ -103,7 +103,7 @@ def _conditions(rule: EscalationRule, now: dt.datetime) -> list[ColumnElement[bo
         TaskEscalation.applied_at > since,
         TaskEscalation.from_priority != TaskEscalation.to_priority,
     )
-    terms: list[ColumnElement[bool]] = [Task.is_open.is_(True), Task.due_at <= since, ~applied]
+    terms: list[ColumnElement[bool]] = [Task.is_open == true(), Task.due_at <= since, ~applied]
     if rule.from_bump:
         terms.append(~bumped_since)
     if rule.priorities:
@@ -336,7 +336,7 @@ def _open_task_for(
         Task.focus_type == focus_type,
         Task.focus_id == focus_id,
         Task.template_key == key,
-        Task.is_open.is_(True),
+        Task.is_open == true(),
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
@@ -23,16 +24,39 @@ from carebridge.db.base import Base, Tracked, UuidPk
 from carebridge.lib.time import utcnow
 from carebridge.tasks.codes import OPEN_STATUSES, URGENCY
 
+# The predicates of the partial indexes. A query uses such an index only when it states the
+# same terms: write ``Task.is_open == true()`` (rendered "= 1" / "= true"), never ``is_(True)``.
+OPEN = {"sqlite": "is_open = 1", "postgresql": "is_open = true"}
+UNCLAIMED_OPEN = {d: f"owner_id IS NULL AND {term}" for d, term in OPEN.items()}
+
 
 class Task(UuidPk, Tracked, Base):
     __tablename__ = "tasks"
     __versioned__ = True
     __table_args__ = (
-        # The worklist reads an owner's (or a queue's) open tasks already in its sort order:
-        # most urgent priority first, then the earliest due.
-        Index("ix_tasks_owner_worklist", "owner_id", "is_open", "urgency", "due_at"),
-        Index("ix_tasks_queue_worklist", "queue", "is_open", "urgency", "due_at"),
-        Index("ix_tasks_open_due", "is_open", "due_at"),
+        # The worklist reads an owner's open tasks, and a queue's open unclaimed ones, along
+        # these indexes already in its order (most urgent first, then earliest due); status and
+        # kind ride along so a filter on them is checked in the index, not the table.
+        Index(
+            "ix_tasks_owner_worklist", "owner_id", "is_open", "urgency", "due_at", "status", "kind"
+        ),
+        Index(
+            "ix_tasks_queue_unclaimed",
+            "queue",
+            "urgency",
+            "due_at",
+            "status",
+            "kind",
+            sqlite_where=text(UNCLAIMED_OPEN["sqlite"]),
+            postgresql_where=text(UNCLAIMED_OPEN["postgresql"]),
+        ),
+        # The worker's overdue scan; partial so it never competes with the worklist indexes.
+        Index(
+            "ix_tasks_open_due",
+            "due_at",
+            sqlite_where=text(OPEN["sqlite"]),
+            postgresql_where=text(OPEN["postgresql"]),
+        ),
         Index("ix_tasks_patient_open", "patient_id", "is_open"),
         Index("ix_tasks_focus", "focus_type", "focus_id"),
         # A rule or a domain event raises a given task once (idempotent workers).

@@ -131,7 +131,7 @@ def log(
     change = _task_change(task, data, zone) if task is not None else None
     if task is not None and change is not None:
         # Checks the task's version and the change before the attempt is written.
-        service.check_version(task, data.task_version or task.version)
+        service.check_task_version(task, data.task_version or task.version)
         service.check_change(db, actor, task, change, now)
     attempt = OutreachAttempt(
         patient_id=patient_id,

@@ -10,7 +10,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carebridge.lib.errors import Conflict, NotFound, ValidationFailed
+from carebridge.lib.errors import Conflict, NotFound, ValidationFailed, check_version
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.models import User
 from carebridge.tasks.models import QueueMember, WorkQueue
@@ -124,13 +124,7 @@ def create_queue(db: Session, actor: Actor, data: QueueCreate) -> QueueRead:
 
 def update_queue(db: Session, actor: Actor, queue_id: uuid.UUID, data: QueueUpdate) -> QueueRead:
     queue = _queue(db, queue_id)
-    if queue.version != data.version:
-        raise Conflict(
-            f"The queue {queue.code!r} was changed by someone else (now version "
-            f"{queue.version}, you had {data.version}); reload it and try again. "
-            "Nothing was saved.",
-            extra={"current_version": queue.version},
-        )
+    check_version(f"The queue {queue.code!r}", queue.version, data.version)
     sent = data.model_dump(exclude_unset=True, exclude={"version"})
     if sent.get("supervisor_id") is not None:
         _active_user(db, sent["supervisor_id"], "supervisor_id", "a queue's supervisor")

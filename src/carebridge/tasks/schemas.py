@@ -275,6 +275,10 @@ class CountsRead(BaseModel):
     due_today: int = Field(description="Due before the end of today, overdue included")
     unclaimed: int
     by_queue: dict[str, int]
+    at_least: bool = Field(
+        description="True when a source (your tasks, or a queue) has more open tasks than "
+        "are counted (500): the numbers are then lower bounds"
+    )
 
 
 class WorklistRead(BaseModel):

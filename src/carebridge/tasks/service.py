@@ -14,12 +14,12 @@ import uuid
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from carebridge.db.history import RecordVersion
-from carebridge.lib.errors import AppError, Conflict, NotFound, ValidationFailed
+from carebridge.lib.errors import AppError, Conflict, NotFound, ValidationFailed, check_version
 from carebridge.lib.time import utcnow
 from carebridge.patients.models import Patient
 from carebridge.scheduling.models import Holiday
@@ -271,12 +271,12 @@ def for_patient(
     )
     base = select(Task, User.display_name, attempts).outerjoin(User, User.id == Task.owner_id)
     open_rows = db.execute(
-        base.where(Task.patient_id == patient_id, Task.is_open.is_(True)).order_by(
+        base.where(Task.patient_id == patient_id, Task.is_open == true()).order_by(
             Task.urgency, Task.due_at, Task.id
         )
     ).all()
     closed_rows = db.execute(
-        base.where(Task.patient_id == patient_id, Task.is_open.is_(False))
+        base.where(Task.patient_id == patient_id, Task.is_open == false())
         .order_by(Task.updated_at.desc(), Task.id)
         .limit(closed_limit)
     ).all()
@@ -462,20 +462,14 @@ def create_by_hand(
 # --- changing ------------------------------------------------------------------------------
 
 
-def check_version(task: Task, version: int | None) -> None:
+def check_task_version(task: Task, version: int | None) -> None:
     if version is None:
         raise ValidationFailed(
             "Send the version of the task you read (the 'version' field or an If-Match "
             "header), so a change someone made meanwhile is not overwritten.",
             fields={"version": "Required."},
         )
-    if task.version != version:
-        raise Conflict(
-            f"Task {task.title!r} was changed by someone else (it is now version "
-            f"{task.version}, you had {version}); reload it and make your change again. "
-            "Nothing was changed.",
-            extra={"current_version": task.version, "task_id": str(task.id)},
-        )
+    check_version(f"Task {task.title!r}", task.version, version, task_id=str(task.id))
 
 
 def closed_error(task: Task, wanted: str | None) -> Conflict:
@@ -640,7 +634,7 @@ def update(
     """Change a task (status, business status, priority, due, owner or queue, title,
     description). ``version`` (an If-Match) wins over the one in ``change``."""
     task = _task(db, task_id)
-    check_version(task, version if version is not None else change.version)
+    check_task_version(task, version if version is not None else change.version)
     said = _apply(db, actor, task, change, now or utcnow())
     _flush(db, task)
     if said or change.reason:
@@ -701,7 +695,7 @@ def bulk(db: Session, actor: Actor, data: BulkIn, *, now: dt.datetime | None = N
             task = found[item.id]
             try:
                 if item.version is not None:
-                    check_version(task, item.version)
+                    check_task_version(task, item.version)
                 said = _apply(db, actor, task, change, now)
                 _flush(db, task)
             except AppError as exc:

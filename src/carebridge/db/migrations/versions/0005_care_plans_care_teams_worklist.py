@@ -407,20 +407,36 @@ def upgrade() -> None:
         batch_op.drop_index("ix_tasks_owner_open")
         batch_op.drop_index("ix_tasks_patient_id")
         batch_op.drop_index("ix_tasks_queue_open")
-        batch_op.create_index("ix_tasks_open_due", ["is_open", "due_at"])
-        batch_op.create_index(
-            "ix_tasks_owner_worklist", ["owner_id", "is_open", "urgency", "due_at"]
-        )
         batch_op.create_index("ix_tasks_patient_open", ["patient_id", "is_open"])
-        batch_op.create_index("ix_tasks_queue_worklist", ["queue", "is_open", "urgency", "due_at"])
+    # Partial indexes, made after the batch (SQLite's batch mode copies the table). Their
+    # predicates are the ones the worklist and the worker state.
+    op.create_index(
+        "ix_tasks_owner_worklist",
+        "tasks",
+        ["owner_id", "is_open", "urgency", "due_at", "status", "kind"],
+    )
+    op.create_index(
+        "ix_tasks_queue_unclaimed",
+        "tasks",
+        ["queue", "urgency", "due_at", "status", "kind"],
+        sqlite_where=sa.text("owner_id IS NULL AND is_open = 1"),
+        postgresql_where=sa.text("owner_id IS NULL AND is_open = true"),
+    )
+    op.create_index(
+        "ix_tasks_open_due",
+        "tasks",
+        ["due_at"],
+        sqlite_where=sa.text("is_open = 1"),
+        postgresql_where=sa.text("is_open = true"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tasks_queue_unclaimed", table_name="tasks")
+    op.drop_index("ix_tasks_owner_worklist", table_name="tasks")
+    op.drop_index("ix_tasks_open_due", table_name="tasks")
     with op.batch_alter_table("tasks", schema=None) as batch_op:
-        batch_op.drop_index("ix_tasks_queue_worklist")
         batch_op.drop_index("ix_tasks_patient_open")
-        batch_op.drop_index("ix_tasks_owner_worklist")
-        batch_op.drop_index("ix_tasks_open_due")
         batch_op.create_index(
             batch_op.f("ix_tasks_queue_open"), ["queue", "status", "due_at"], unique=False
         )
