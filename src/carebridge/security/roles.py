@@ -30,6 +30,10 @@ class Permission(StrEnum):
     TASK_WORK = "task:work"
     CAREPLAN_READ = "careplan:read"
     CAREPLAN_WRITE = "careplan:write"
+    REFERRAL_READ = "referral:read"
+    REFERRAL_WRITE = "referral:write"
+    COVERAGE_READ = "coverage:read"
+    COVERAGE_WRITE = "coverage:write"
 
 
 _EVERYONE = {Permission.WORKLIST_VIEW, Permission.ACCOUNT_SELF}
@@ -44,6 +48,10 @@ _CHART = {
     Permission.TASK_WORK,
     Permission.CAREPLAN_READ,
     Permission.CAREPLAN_WRITE,
+    Permission.REFERRAL_READ,
+    Permission.REFERRAL_WRITE,
+    Permission.COVERAGE_READ,
+    Permission.COVERAGE_WRITE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -53,7 +61,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.CLINICIAN: frozenset(_EVERYONE | _CHART),
     Role.BILLING: frozenset(
-        _EVERYONE | {Permission.PATIENT_READ, Permission.SCHEDULE_VIEW, Permission.TASK_WORK}
+        _EVERYONE
+        | {
+            Permission.PATIENT_READ,
+            Permission.SCHEDULE_VIEW,
+            Permission.TASK_WORK,
+            Permission.COVERAGE_READ,
+            Permission.COVERAGE_WRITE,
+        }
     ),
     # Auditors review access; they do not administer the people they audit.
     Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ, Permission.AUDIT_EXPORT}),
