@@ -1,0 +1,1 @@
+"""Insurance coverage: payers, plans, eligibility, prior authorization and claims."""
