@@ -19,10 +19,14 @@ from carebridge import __version__
 from carebridge.careplans import api as careplans_api
 from carebridge.careplans import team_api, team_views
 from carebridge.careplans import views as careplans_views
+from carebridge.coverage import api as coverage_api
+from carebridge.coverage import views as coverage_views
 from carebridge.db.session import make_engine, make_sessionmaker
 from carebridge.patients import api as patients_api
 from carebridge.patients import terminology
 from carebridge.patients import views as patients_views
+from carebridge.referrals import api as referrals_api
+from carebridge.referrals import views as referrals_views
 from carebridge.scheduling import api as scheduling_api
 from carebridge.scheduling import public_views as scheduling_public
 from carebridge.scheduling import views as scheduling_views
@@ -59,6 +63,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     tasks_views.router,
     careplans_api.router,
     careplans_views.router,
+    referrals_api.router,
+    referrals_views.router,
+    coverage_api.router,
+    coverage_views.router,
 )
 STATIC = Path(__file__).parent / "web" / "static"
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"

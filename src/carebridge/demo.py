@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from carebridge.careplans import synthetic as care_plans
 from carebridge.careplans import team_synthetic
+from carebridge.coverage import synthetic as coverage_demo
 from carebridge.lib.errors import AppError
 from carebridge.lib.time import utcnow
 from carebridge.patients import bulk, synthetic
 from carebridge.patients.models import Patient
+from carebridge.referrals import synthetic as referrals_demo
 from carebridge.scheduling import service as scheduling
 from carebridge.scheduling import synthetic as clinic
 from carebridge.scheduling import waitlist
@@ -105,6 +107,8 @@ def seed_patients(
     seed_schedule(db, settings, seed=seed)
     team_synthetic.seed(db, seed=seed)  # queues, care teams and barriers
     care_plans.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
+    coverage_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
+    referrals_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     worklist_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     return result
 

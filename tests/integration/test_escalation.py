@@ -408,6 +408,10 @@ def test_rules_are_listed_in_words_over_the_api(
                 "stalled-owner-3d",
                 "care-plan-review",
                 "goal-past-due",
+                "referral-not-scheduled-stat",
+                "referral-not-scheduled-urgent",
+                "referral-not-scheduled-routine",
+                "referral-no-report",
             }
             routine = listed["routine-overdue-1d"]
             assert routine["type"] == "escalation"

@@ -1,5 +1,5 @@
 """Applying the rules of ``tasks.rules``: escalating overdue tasks and raising the tasks that
-care-plan dates call for. ``carebridge worker`` calls :func:`run_all`.
+care-plan and referral dates call for. ``carebridge worker`` calls :func:`run_all`.
 
 Idempotent: an escalation rule is applied to a task once (a ``TaskEscalation`` row, unique per
 task and rule, is written with the change), and a timer raises its task once per record and
@@ -20,6 +20,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
@@ -29,6 +30,7 @@ from carebridge.careplans.models import CarePlan, Goal
 from carebridge.db.session import unit_of_work
 from carebridge.lib.time import utcnow
 from carebridge.patients.models import Patient
+from carebridge.referrals.models import OutsideProvider, Referral
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.models import User
 from carebridge.tasks import service
@@ -63,6 +65,7 @@ class Summary:
     reassigned: int = 0
     reviews: int = 0  # care-plan review tasks raised
     goals: int = 0  # goal-past-due tasks raised
+    referrals: int = 0  # referral not-scheduled / no-report tasks raised
     by_rule: dict[str, int] = field(default_factory=dict)
     more: bool = False  # a rule hit LIMIT: run again
     skipped: list[str] = field(default_factory=list)  # rules that could not run, and why
@@ -77,6 +80,7 @@ class Summary:
         self.reassigned += other.reassigned
         self.reviews += other.reviews
         self.goals += other.goals
+        self.referrals += other.referrals
         for key, n in other.by_rule.items():
             self.count(key, n)
         self.more = other.more
@@ -86,7 +90,8 @@ class Summary:
         return (
             f"{self.escalated} escalation(s) ({self.bumped} priority bump(s), "
             f"{self.notified} supervisor notification(s), {self.reassigned} reassigned), "
-            f"{self.reviews} care-plan review task(s), {self.goals} goal task(s) raised"
+            f"{self.reviews} care-plan review task(s), {self.goals} goal task(s), "
+            f"{self.referrals} referral task(s) raised"
         )
 
 
@@ -427,6 +432,115 @@ def _due_goals(
     ]
 
 
+def _referral_label(number: str, provider: str, specialty: str | None) -> str:
+    return f"{number} to {provider}" + (f" ({specialty})" if specialty else "")
+
+
+def _waiting_referrals(
+    db: Session,
+    rule: TimerRule,
+    step: InstrumentedAttribute[Any],
+    conditions: Sequence[ColumnElement[bool]],
+    after: tuple[dt.date, uuid.UUID] | None,
+    n: int,
+) -> list[tuple[uuid.UUID, uuid.UUID, Any, str, str, str | None]]:
+    """Outgoing referrals of active patients meeting ``conditions`` with no open task of the
+    rule, in order of the ``step`` date (sent_at or seen_on) and id; ``after`` names the last
+    row of the previous batch by its id."""
+    query = (
+        select(
+            Referral.id,
+            Referral.patient_id,
+            step,
+            Referral.number,
+            OutsideProvider.name,
+            OutsideProvider.specialty,
+        )
+        .join(OutsideProvider, OutsideProvider.id == Referral.provider_id)
+        .join(Patient, Patient.id == Referral.patient_id)
+        .where(
+            Referral.direction == "outgoing",
+            Patient.status == "active",
+            ~_open_task_for("Referral", Referral.id, rule.key),
+            *conditions,
+        )
+    )
+    if after is not None:
+        last = db.scalar(select(step).where(Referral.id == after[1]))
+        if last is not None:
+            query = query.where(or_(step > last, and_(step == last, Referral.id > after[1])))
+    rows = db.execute(query.order_by(step, Referral.id).limit(n))
+    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows if r[2] is not None]
+
+
+def _unscheduled_referrals(
+    db: Session,
+    rule: TimerRule,
+    now: dt.datetime,
+    after: tuple[dt.date, uuid.UUID] | None,
+    n: int,
+) -> list[Due]:
+    """Referrals of the rule's urgency sent (or accepted) ``days_after`` days ago or more and
+    still not scheduled. The task's date is the day it was sent (UTC)."""
+    conditions = (
+        Referral.status.in_(("sent", "accepted")),
+        Referral.urgency == rule.urgency,
+        Referral.sent_at <= now - dt.timedelta(days=rule.days_after),
+    )
+    found = []
+    for referral_id, patient_id, sent_at, number, provider, specialty in _waiting_referrals(
+        db, rule, Referral.sent_at, conditions, after, n
+    ):
+        label = _referral_label(number, provider, specialty)
+        found.append(
+            Due(
+                record_id=referral_id,
+                patient_id=patient_id,
+                date=sent_at.date(),
+                title=rule.title.format(title=label, goal="")[:200],
+                description=(
+                    f"Referral {label} was sent on {sent_at:%d %b %Y} and no appointment is "
+                    "booked yet. Call the provider's office to confirm they have it and help "
+                    "the patient book, then mark the referral scheduled."
+                ),
+            )
+        )
+    return found
+
+
+def _referrals_without_report(
+    db: Session, rule: TimerRule, today: dt.date, after: tuple[dt.date, uuid.UUID] | None, n: int
+) -> list[Due]:
+    """Referrals seen ``days_after`` days ago or more with no report back."""
+    conditions = (Referral.status == "seen", Referral.seen_on <= rule.latest_date(today))
+    return [
+        Due(
+            record_id=referral_id,
+            patient_id=patient_id,
+            date=seen_on,
+            title=rule.title.format(title=provider, goal="")[:200],
+            description=(
+                f"The patient was seen for referral {_referral_label(number, provider, specialty)}"
+                f" on {seen_on:%d %b %Y} and no report has come back. Ask the provider's office "
+                "to send the visit report, then mark it received."
+            ),
+        )
+        for referral_id, patient_id, seen_on, number, provider, specialty in _waiting_referrals(
+            db, rule, Referral.seen_on, conditions, after, n
+        )
+    ]
+
+
+def _creators(db: Session, referral_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Who made each referral, where their account is still active."""
+    rows = db.execute(
+        select(Referral.id, Referral.created_by)
+        .join(User, User.id == Referral.created_by)
+        .where(Referral.id.in_(list(referral_ids)), User.is_active.is_(True))
+    )
+    return {referral: user for referral, user in rows if user is not None}
+
+
 def _coordinators(db: Session, patient_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
     """Each patient's primary coordinator, where one is set and their account is active."""
     rows = db.execute(
@@ -446,23 +560,32 @@ def _raise(
     limit: int,
     summary: Summary,
 ) -> None:
-    focus = "CarePlan" if rule.watches == "care-plan-review" else "Goal"
-    finder = _due_reviews if rule.watches == "care-plan-review" else _due_goals
+    focus = rule.focus
     raised = 0
     after: tuple[dt.date, uuid.UUID] | None = None
     while raised < limit:
-        due = finder(db, rule, today, after, batch)
+        if rule.watches == "care-plan-review":
+            due = _due_reviews(db, rule, today, after, batch)
+        elif rule.watches == "goal-past-due":
+            due = _due_goals(db, rule, today, after, batch)
+        elif rule.watches == "referral-not-scheduled":
+            due = _unscheduled_referrals(db, rule, now, after, batch)
+        else:
+            due = _referrals_without_report(db, rule, today, after, batch)
         if not due:
             return
         after = (due[-1].date, due[-1].record_id)
         keys = {d.record_id: rule.dedupe_key(d.record_id, d.date) for d in due}
         # Raised before for this date and since closed: not again (create would return it).
         seen = set(db.scalars(select(Task.dedupe_key).where(Task.dedupe_key.in_(keys.values()))))
-        owners = _coordinators(db, {d.patient_id for d in due})
+        if focus == "Referral":
+            owners = _creators(db, keys)
+        else:
+            owners = _coordinators(db, {d.patient_id for d in due})
         for item in due:
             if keys[item.record_id] in seen:
                 continue
-            owner = owners.get(item.patient_id)
+            owner = owners.get(item.record_id if focus == "Referral" else item.patient_id)
             service.create(
                 db,
                 WORKER,
@@ -483,8 +606,10 @@ def _raise(
             summary.count(rule.key)
             if rule.watches == "care-plan-review":
                 summary.reviews += 1
-            else:
+            elif rule.watches == "goal-past-due":
                 summary.goals += 1
+            else:
+                summary.referrals += 1
             if raised >= limit:
                 break
         if len(due) < batch:
@@ -569,7 +694,7 @@ def activity(db: Session, since: dt.datetime) -> dict[str, RuleActivity]:
         found[key] = RuleActivity(recent=n, last=last)
     by_focus: dict[str, list[str]] = defaultdict(list)
     for rule in TIMERS:
-        by_focus["CarePlan" if rule.watches == "care-plan-review" else "Goal"].append(rule.key)
+        by_focus[rule.focus].append(rule.key)
     for focus, keys in by_focus.items():
         timer_rows = db.execute(
             select(Task.template_key, func.count(), func.max(Task.created_at))

@@ -15,6 +15,7 @@ from carebridge.careplans.models import CarePlan, CarePlanActivity, Goal
 from carebridge.lib.errors import ValidationFailed
 from carebridge.messaging.models import OutboxMessage
 from carebridge.patients.models import Patient
+from carebridge.referrals.models import Referral
 from carebridge.scheduling.models import Appointment, WaitlistEntry
 from carebridge.tasks.models import Task
 
@@ -28,6 +29,7 @@ MODELS: dict[str, type[Any]] = {
     "Goal": Goal,
     "OutboxMessage": OutboxMessage,
     "Task": Task,
+    "Referral": Referral,
 }
 NOUNS = {
     "Patient": "patient",
@@ -38,6 +40,7 @@ NOUNS = {
     "Goal": "goal",
     "OutboxMessage": "message to the patient",
     "Task": "task",
+    "Referral": "referral",
 }
 # Where each is shown; {patient} and {focus} are filled from the task. Goals and activities
 # live on their care plan, which the task does not name: the patient's care plans open.
@@ -51,6 +54,7 @@ LINKS = {
     # A message that failed: the patient's numbers and addresses are fixed there.
     "OutboxMessage": "/patients/{patient}/contacts",
     "Task": "/tasks/{focus}",
+    "Referral": "/patients/{patient}/referrals/{focus}",
 }
 NEEDS_PATIENT = frozenset(k for k, v in LINKS.items() if "{patient}" in v)
 

@@ -150,14 +150,27 @@ class EscalationRule:
         return done
 
 
-TimerWatch = Literal["care-plan-review", "goal-past-due"]
+TimerWatch = Literal[
+    "care-plan-review", "goal-past-due", "referral-not-scheduled", "referral-no-report"
+]
+# The record each timer watches, as tasks name it in their focus.
+FOCUS_OF: dict[str, str] = {
+    "care-plan-review": "CarePlan",
+    "goal-past-due": "Goal",
+    "referral-not-scheduled": "Referral",
+    "referral-no-report": "Referral",
+}
 
 
 @dataclass(frozen=True)
 class TimerRule:
-    """When a date on a care plan comes due, raise a task (once for that record and date),
-    owned by the patient's primary coordinator, or waiting in ``fallback_queue`` when the
-    patient has none."""
+    """When a date on a care plan or a referral comes due, raise a task (once for that record
+    and date), owned by the patient's primary coordinator (care plans) or the person who made
+    the referral, or waiting in ``fallback_queue`` when there is nobody active.
+
+    Referral timers: an outgoing referral sent or accepted but not scheduled ``days_after``
+    days after it was sent (per ``urgency``), and one seen ``days_after`` days ago with no
+    report back."""
 
     key: str
     name: str
@@ -167,6 +180,11 @@ class TimerRule:
     task_kind: str = "care-plan"
     priority: str = "routine"
     fallback_queue: str = COORDINATORS
+    urgency: str | None = None  # referral timers: only referrals of this urgency
+
+    @property
+    def focus(self) -> str:
+        return FOCUS_OF[self.watches]
 
     def is_due(self, date: dt.date, today: dt.date) -> bool:
         return today >= date + dt.timedelta(days=self.days_after)
@@ -181,18 +199,44 @@ class TimerRule:
     def when(self) -> str:
         if self.watches == "care-plan-review":
             return "An active care plan's next review date is today or has passed."
+        if self.watches == "referral-not-scheduled":
+            return (
+                f"An outgoing {self.urgency or ''} referral was sent {span_days(self.days_after)} "
+                "ago or more, and is still waiting (sent or accepted) with no appointment."
+            ).replace("  ", " ")
+        if self.watches == "referral-no-report":
+            return (
+                f"An outgoing referral's visit was {span_days(self.days_after)} ago or more, "
+                "and no report has come back."
+            )
         return (
             "An active goal's due date has passed and the goal is not achieved or being sustained."
         )
 
     def actions(self) -> list[str]:
-        record = "review date" if self.watches == "care-plan-review" else "goal and due date"
+        record = {
+            "care-plan-review": "review date",
+            "goal-past-due": "goal and due date",
+            "referral-not-scheduled": "referral and date sent",
+            "referral-no-report": "referral and visit date",
+        }[self.watches]
+        owner = (
+            "the person who made the referral"
+            if self.focus == "Referral"
+            else "the patient's primary coordinator"
+        )
+        level = PRIORITY_WORDS[self.priority]
+        article = "An" if level[0] in "AEIOU" else "A"
         return [
-            f"A {PRIORITY_WORDS[self.priority].lower()} “{KINDS[self.task_kind].lower()}” task "
-            f"is raised, once for each {record}.",
-            "It goes to the patient's primary coordinator, or to the "
-            f"“{self.fallback_queue}” queue when the patient has none.",
+            f"{article} {level if level.isupper() else level.lower()} "
+            f"“{KINDS[self.task_kind].lower()}” task is raised, once for each {record}.",
+            f"It goes to {owner}, or to the “{self.fallback_queue}” queue when there is "
+            "nobody active.",
         ]
+
+
+def span_days(days: int) -> str:
+    return f"{days} day{'s' if days != 1 else ''}"
 
 
 def goal_is_chased(lifecycle: str, achievement: str) -> bool:
@@ -257,6 +301,44 @@ TIMERS: tuple[TimerRule, ...] = (
         days_after=1,
         title="Goal past its date: {goal}",
     ),
+    # Outgoing referrals: the sooner it is needed, the sooner an unbooked one is chased.
+    TimerRule(
+        key="referral-not-scheduled-stat",
+        name="Stat referral not scheduled",
+        watches="referral-not-scheduled",
+        urgency="stat",
+        days_after=1,
+        title="Referral not scheduled: {title}",
+        task_kind="referral",
+        priority="stat",
+    ),
+    TimerRule(
+        key="referral-not-scheduled-urgent",
+        name="Urgent referral not scheduled",
+        watches="referral-not-scheduled",
+        urgency="urgent",
+        days_after=3,
+        title="Referral not scheduled: {title}",
+        task_kind="referral",
+        priority="urgent",
+    ),
+    TimerRule(
+        key="referral-not-scheduled-routine",
+        name="Routine referral not scheduled",
+        watches="referral-not-scheduled",
+        urgency="routine",
+        days_after=14,
+        title="Referral not scheduled: {title}",
+        task_kind="referral",
+    ),
+    TimerRule(
+        key="referral-no-report",
+        name="No report after a referral visit",
+        watches="referral-no-report",
+        days_after=7,
+        title="No report from {title}",
+        task_kind="referral",
+    ),
 )
 
 
@@ -266,3 +348,11 @@ def escalation(key: str) -> EscalationRule | None:
 
 def timer(key: str) -> TimerRule | None:
     return next((r for r in TIMERS if r.key == key), None)
+
+
+def referral_wait_days(watches: TimerWatch, urgency: str | None = None) -> int | None:
+    """Days a referral may wait in a step before its timer raises a task (None: no timer)."""
+    for rule in TIMERS:
+        if rule.watches == watches and rule.urgency in (None, urgency):
+            return rule.days_after
+    return None

@@ -45,6 +45,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("My day", "/", Permission.WORKLIST_VIEW, "home"),
     NavItem("Patients", "/patients", Permission.PATIENT_READ, "patients"),
     NavItem("Schedule", "/schedule", Permission.SCHEDULE_VIEW, "schedule"),
+    NavItem("Referrals", "/referrals", Permission.REFERRAL_READ, "referrals"),
     NavItem("Users", "/admin/users", Permission.USERS_MANAGE, "users"),
     NavItem("Audit log", "/audit", Permission.AUDIT_READ, "audit"),
 )

@@ -10,9 +10,11 @@ from alembic.autogenerate.api import AutogenContext
 
 # Every domain's models, so autogenerate and `alembic check` see the whole schema.
 import carebridge.careplans.models
+import carebridge.coverage.models
 import carebridge.db.history
 import carebridge.messaging.models
 import carebridge.patients.models
+import carebridge.referrals.models
 import carebridge.scheduling.models
 import carebridge.security.models
 import carebridge.tasks.models  # noqa: F401
