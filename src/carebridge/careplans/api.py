@@ -5,10 +5,8 @@ is saved. Dates such as "today" are the clinic's calendar day."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -35,22 +33,14 @@ from carebridge.careplans.schemas import (
     ReviewIn,
     TemplateRead,
 )
-from carebridge.lib.time import utcnow
 from carebridge.security.audit import Actor
 from carebridge.security.deps import Db, Require, settings_of
 from carebridge.security.roles import Permission
+from carebridge.web.render import clinic_today, set_etag
 
 router = APIRouter(prefix="/api/v1", tags=["care plans"])
 Reader = Annotated[Actor, Depends(Require(Permission.CAREPLAN_READ))]
 Writer = Annotated[Actor, Depends(Require(Permission.CAREPLAN_WRITE))]
-
-
-def _today(request: Request) -> dt.date:
-    return utcnow().astimezone(ZoneInfo(settings_of(request).timezone)).date()
-
-
-def _etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'W/"{version}"'
 
 
 @router.get("/care-plan-templates")
@@ -81,9 +71,9 @@ def create_care_plan(
     actor: Writer,
 ) -> CarePlanDetail:
     """Start a plan, blank or from ``template_key``. 422 names an unknown template."""
-    plan = service.create_plan(db, actor, patient_id, body, _today(request))
+    plan = service.create_plan(db, actor, patient_id, body, clinic_today(request))
     response.headers["Location"] = f"/api/v1/care-plans/{plan.id}"
-    _etag(response, plan.version)
+    set_etag(response, plan.version)
     return plan
 
 
@@ -92,7 +82,7 @@ def read_care_plan(
     care_plan_id: uuid.UUID, response: Response, db: Db, actor: Reader
 ) -> CarePlanDetail:
     plan = service.read_plan(db, actor, care_plan_id)
-    _etag(response, plan.version)
+    set_etag(response, plan.version)
     return plan
 
 
@@ -107,8 +97,8 @@ def update_care_plan(
 ) -> CarePlanRead:
     """Change the plan's details or status. Closing it (completed, revoked,
     entered-in-error) clears the next review date."""
-    plan = service.update_plan(db, actor, care_plan_id, body, _today(request))
-    _etag(response, plan.version)
+    plan = service.update_plan(db, actor, care_plan_id, body, clinic_today(request))
+    set_etag(response, plan.version)
     return plan
 
 
@@ -122,8 +112,8 @@ def review_care_plan(
     actor: Writer,
 ) -> CarePlanRead:
     """Mark the plan reviewed today; the next review is one interval on."""
-    plan = service.mark_reviewed(db, actor, care_plan_id, body.version, _today(request))
-    _etag(response, plan.version)
+    plan = service.mark_reviewed(db, actor, care_plan_id, body.version, clinic_today(request))
+    set_etag(response, plan.version)
     return plan
 
 
@@ -155,7 +145,7 @@ def add_goal(care_plan_id: uuid.UUID, body: GoalCreate, db: Db, actor: Writer) -
 def update_goal(
     goal_id: uuid.UUID, body: GoalUpdate, request: Request, db: Db, actor: Writer
 ) -> GoalRead:
-    return service.update_goal(db, actor, goal_id, body, _today(request))
+    return service.update_goal(db, actor, goal_id, body, clinic_today(request))
 
 
 @router.get("/goals/{goal_id}/measurements")
@@ -168,7 +158,7 @@ def record_measurement(
     goal_id: uuid.UUID, body: MeasurementCreate, request: Request, db: Db, actor: Writer
 ) -> MeasurementRead:
     """Record a value; the goal's achievement status follows (see the docs)."""
-    return service.record_measurement(db, actor, goal_id, body, _today(request))
+    return service.record_measurement(db, actor, goal_id, body, clinic_today(request))
 
 
 @router.patch("/goal-measurements/{measurement_id}")

@@ -25,6 +25,7 @@ from carebridge.lib.time import utcnow
 from carebridge.security.audit import Actor
 from carebridge.security.deps import Db, Require, settings_of
 from carebridge.security.roles import Permission
+from carebridge.web.render import set_etag
 
 router = APIRouter(prefix="/api/v1", tags=["care teams"])
 # Who looks after a patient says something clinical (a behavioral-health provider, a
@@ -36,10 +37,6 @@ Writer = Annotated[Actor, Depends(Require(Permission.PATIENT_WRITE))]
 
 def clinic_today(request: Request) -> dt.date:
     return utcnow().astimezone(ZoneInfo(settings_of(request).timezone)).date()
-
-
-def _etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'W/"{version}"'
 
 
 @router.get("/patients/{patient_id}/care-team")
@@ -58,7 +55,7 @@ def add_care_team_member(
     user, or a related person of another patient; 409 when they are already on the team in
     that role."""
     member = team.add_member(db, actor, patient_id, body)
-    _etag(response, member.version)
+    set_etag(response, member.version)
     return member
 
 
@@ -68,7 +65,7 @@ def update_care_team_member(
 ) -> CareTeamMemberRead:
     """Change a membership; end it by setting ``end_on``."""
     member = team.update_member(db, actor, member_id, body)
-    _etag(response, member.version)
+    set_etag(response, member.version)
     return member
 
 
@@ -89,7 +86,7 @@ def add_barrier(
 ) -> BarrierRead:
     """Record a barrier; 409 when one of that kind is already active."""
     made = barriers.add_barrier(db, actor, patient_id, body, clinic_today(request))
-    _etag(response, made.version)
+    set_etag(response, made.version)
     return made
 
 
@@ -104,5 +101,5 @@ def update_barrier(
 ) -> BarrierRead:
     """Change the note or dates, resolve it (``status: resolved``) or reopen it."""
     changed = barriers.update_barrier(db, actor, barrier_id, body, clinic_today(request))
-    _etag(response, changed.version)
+    set_etag(response, changed.version)
     return changed

@@ -8,10 +8,8 @@ the field and what was typed still in place; nothing of it is saved."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -29,14 +27,13 @@ from carebridge.careplans.team_schemas import (
     CareTeamMemberUpdate,
 )
 from carebridge.lib.errors import AppError
-from carebridge.lib.time import utcnow
 from carebridge.patients.models import RelatedPerson
 from carebridge.patients.views import Posted, app_errors, chart_page, open_chart
 from carebridge.security.audit import Actor
-from carebridge.security.deps import Csrf, Db, Require, settings_of
+from carebridge.security.deps import Csrf, Db, Require
 from carebridge.security.models import User
 from carebridge.security.roles import Permission, Role
-from carebridge.web.render import flash, redirect
+from carebridge.web.render import clinic_today, go_back
 
 router = APIRouter(include_in_schema=False)  # pages, not API
 
@@ -128,16 +125,6 @@ def explain(exc: ValidationError) -> dict[str, str]:
     return found
 
 
-def _today(request: Request) -> dt.date:
-    return utcnow().astimezone(ZoneInfo(settings_of(request).timezone)).date()
-
-
-def _back(request: Request, url: str, message: str, level: str = "success") -> Response:
-    response = redirect(url)
-    flash(response, request, message, level)
-    return response
-
-
 # --- the tab -------------------------------------------------------------------------------
 
 
@@ -173,7 +160,7 @@ def _tab(
     chart = open_chart(request, db, actor, patient_id, "/care-team")
     if isinstance(chart, Response):
         return chart
-    today = _today(request)
+    today = clinic_today(request)
     found = team.team(db, actor, patient_id, today)
     listed = barriers.barriers(db, actor, patient_id)
     roles = list(TEAM_ROLES.items())
@@ -227,7 +214,7 @@ def add_member(
             raise
         errors = app_errors(exc)
     else:
-        return _back(
+        return go_back(
             request,
             f"/patients/{patient_id}/care-team#team",
             f"{member.name} added to the care team as {TEAM_ROLES[member.role].lower()}.",
@@ -259,18 +246,18 @@ def end_member(
             {"version": _text(form, "version"), "end_on": _text(form, "end_on") or None}
         )
         if data.end_on is None:
-            return _back(request, back, "Not changed: enter the last day on the team.", "error")
+            return go_back(request, back, "Not changed: enter the last day on the team.", "error")
         with db.begin_nested():
             member = team.update_member(db, actor, member_id, data, patient_id=patient_id)
     except ValidationError as exc:
         problem = next(iter(explain(exc).values()))
-        return _back(request, back, f"Not changed: {problem}", "error")
+        return go_back(request, back, f"Not changed: {problem}", "error")
     except AppError as exc:
         if exc.status == 404:
             raise
-        return _back(request, back, f"Not changed: {exc.detail}", "error")
+        return go_back(request, back, f"Not changed: {exc.detail}", "error")
     when = f"{member.end_on:%d %b %Y}" if member.end_on else ""
-    return _back(request, back, f"{member.name}'s time on the care team ends on {when}.")
+    return go_back(request, back, f"{member.name}'s time on the care team ends on {when}.")
 
 
 @router.post("/patients/{patient_id}/barriers", dependencies=[Csrf])
@@ -281,7 +268,7 @@ def add_barrier(
     try:
         parsed = BarrierCreate.model_validate(_filled(form, ("kind", "note", "identified_on")))
         with db.begin_nested():
-            made = barriers.add_barrier(db, actor, patient_id, parsed, _today(request))
+            made = barriers.add_barrier(db, actor, patient_id, parsed, clinic_today(request))
     except ValidationError as exc:
         errors = explain(exc)
     except AppError as exc:
@@ -289,7 +276,7 @@ def add_barrier(
             raise
         errors = app_errors(exc)
     else:
-        return _back(
+        return go_back(
             request,
             f"/patients/{patient_id}/care-team#barriers",
             f"Barrier recorded: {BARRIERS[made.kind].lower()}.",
@@ -322,12 +309,12 @@ def resolve_barrier(
         )
         with db.begin_nested():
             done = barriers.update_barrier(
-                db, actor, barrier_id, data, _today(request), patient_id=patient_id
+                db, actor, barrier_id, data, clinic_today(request), patient_id=patient_id
             )
     except ValidationError:
-        return _back(request, back, "Not changed: reload the page and try again.", "error")
+        return go_back(request, back, "Not changed: reload the page and try again.", "error")
     except AppError as exc:
         if exc.status == 404:
             raise
-        return _back(request, back, f"Not changed: {exc.detail}", "error")
-    return _back(request, back, f"Barrier resolved: {BARRIERS[done.kind].lower()}.")
+        return go_back(request, back, f"Not changed: {exc.detail}", "error")
+    return go_back(request, back, f"Barrier resolved: {BARRIERS[done.kind].lower()}.")

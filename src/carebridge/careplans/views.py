@@ -43,7 +43,6 @@ from carebridge.careplans.schemas import (
 )
 from carebridge.careplans.targets import number
 from carebridge.lib.errors import AppError, NotFound
-from carebridge.lib.time import utcnow
 from carebridge.patients import views as chart_views
 from carebridge.scheduling.models import Appointment
 from carebridge.security.audit import Actor
@@ -53,7 +52,14 @@ from carebridge.security.roles import Permission, allows
 from carebridge.tasks.codes import OPEN_STATUSES
 from carebridge.tasks.models import Task
 from carebridge.web.charts import LineChart, line_chart
-from carebridge.web.render import flash, format_day, format_when, format_words, redirect, render
+from carebridge.web.render import (
+    clinic_today,
+    format_day,
+    format_when,
+    format_words,
+    go_back,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)  # pages, not API
 
@@ -99,10 +105,6 @@ FIELD_OF = {"link_id": "link", "link_type": "link", "raise_task": "link"}
 # --- small helpers ------------------------------------------------------------------------
 
 
-def _today(request: Request) -> dt.date:
-    return utcnow().astimezone(ZoneInfo(settings_of(request).timezone)).date()
-
-
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
@@ -114,12 +116,6 @@ def _typed(form: FormData) -> dict[str, str]:
 
 def _filled(form: FormData, names: Sequence[str]) -> dict[str, str]:
     return {name: value for name in names if (value := _text(form, name))}
-
-
-def _back(request: Request, url: str, message: str, level: str = "success") -> Response:
-    response = redirect(url)
-    flash(response, request, message, level)
-    return response
 
 
 def _errors(exc: ValidationError, root: str) -> dict[str, str]:
@@ -225,7 +221,7 @@ def new_plan_form(
 ) -> Response:
     form = {
         "template_key": template if template in library.TEMPLATES else "",
-        "start_on": _today(request).isoformat(),
+        "start_on": clinic_today(request).isoformat(),
         "status": "active",
     }
     return _new_page(request, db, actor, patient_id, form, {})
@@ -251,7 +247,7 @@ def create_plan(
         data = CarePlanCreate.model_validate(_filled(form, PLAN_FIELDS))
         chart_views.live_chart(db, patient_id)
         with db.begin_nested():
-            plan = service.create_plan(db, actor, patient_id, data, _today(request))
+            plan = service.create_plan(db, actor, patient_id, data, clinic_today(request))
     except ValidationError as exc:
         errors = _errors(exc, "title")
     except AppError as exc:
@@ -259,7 +255,7 @@ def create_plan(
         return _new_page(request, db, actor, patient_id, typed, errors, exc.status)
     else:
         made = f" from the template “{plan.title}”" if plan.template_key else ""
-        return _back(
+        return go_back(
             request,
             _plan_url(patient_id, plan.id),
             f"Care plan started{made}. Adjust its goals and activities to this patient.",
@@ -340,7 +336,7 @@ def _plan_page(
         return chart
     plan = service.read_plan(db, actor, care_plan_id)
     zone = settings_of(request).timezone
-    today = _today(request)
+    today = clinic_today(request)
     can_write = allows(actor.role, Permission.CAREPLAN_WRITE)
     return chart_views.chart_page(
         request,
@@ -411,7 +407,7 @@ def _save(
         status_code = exc.status
     else:
         message = said if isinstance(said, str) else done
-        return _back(request, _plan_url(patient_id, care_plan_id, anchor), message)
+        return go_back(request, _plan_url(patient_id, care_plan_id, anchor), message)
     return _plan_page(
         request,
         db,
@@ -457,7 +453,7 @@ def edit_plan(
         section="plan",
         root="end_on",
         parse=parse,
-        act=lambda data: service.update_plan(db, actor, care_plan_id, data, _today(request)),
+        act=lambda data: service.update_plan(db, actor, care_plan_id, data, clinic_today(request)),
         done="Care plan details saved.",
         anchor="plan",
     )
@@ -476,19 +472,21 @@ def review_plan(
     url = _plan_url(patient_id, care_plan_id, "plan")
     version = _text(form, "version")
     if not version.isdigit():
-        return _back(request, url, "Reload the page and try again.", "error")
+        return go_back(request, url, "Reload the page and try again.", "error")
     try:
         chart_views.live_chart(db, patient_id)
         with db.begin_nested():
-            plan = service.mark_reviewed(db, actor, care_plan_id, int(version), _today(request))
+            plan = service.mark_reviewed(
+                db, actor, care_plan_id, int(version), clinic_today(request)
+            )
     except AppError as exc:
         if isinstance(exc, NotFound):
             raise
-        return _back(request, url, f"Not marked reviewed: {exc.detail}", "error")
+        return go_back(request, url, f"Not marked reviewed: {exc.detail}", "error")
     then = (
         f" The next review is due {format_day(plan.next_review_on)}." if plan.next_review_on else ""
     )
-    return _back(request, url, f"Marked reviewed today.{then}")
+    return go_back(request, url, f"Marked reviewed today.{then}")
 
 
 @router.post("/patients/{patient_id}/care-plans/{care_plan_id}/problems", dependencies=[Csrf])
@@ -536,14 +534,14 @@ def _status_change(
         with db.begin_nested():
             said = change(_typed(form))
     except ValidationError as exc:
-        return _back(
+        return go_back(
             request, url, "Not changed: " + " ".join(_errors(exc, "status").values()), "error"
         )
     except AppError as exc:
         if isinstance(exc, NotFound):
             raise
-        return _back(request, url, f"Not changed: {exc.detail}", "error")
-    return _back(request, url, said)
+        return go_back(request, url, f"Not changed: {exc.detail}", "error")
+    return go_back(request, url, said)
 
 
 GOAL_FIELDS = ("description", "plain_words", "problem_id", "measure", "target", "unit", "due_on")
@@ -611,7 +609,7 @@ def edit_goal(
         section=f"edit-{goal_id}",
         root="description",
         parse=parse,
-        act=lambda data: service.update_goal(db, actor, goal_id, data, _today(request)),
+        act=lambda data: service.update_goal(db, actor, goal_id, data, clinic_today(request)),
         done="Goal saved.",
         anchor=f"goal-{goal_id}",
     )
@@ -634,7 +632,7 @@ def record_measurement(
     _part_of(db, care_plan_id, "goal", goal_id)
 
     def act(data: MeasurementCreate) -> str:
-        reading = service.record_measurement(db, actor, goal_id, data, _today(request))
+        reading = service.record_measurement(db, actor, goal_id, data, clinic_today(request))
         said = f"Recorded {number(reading.value)}."
         if reading.meets_target is not None:
             said += " It meets the target." if reading.meets_target else " Not on target yet."
@@ -887,7 +885,7 @@ def plan_summary(
             "upcoming": _upcoming(plan),
             "progress": progress_words,
             "charts": {g.id: _goal_chart(g) for g in plan.goals},
-            "printed": _today(request),
+            "printed": clinic_today(request),
         },
         active="patients",
     )

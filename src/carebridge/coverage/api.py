@@ -25,6 +25,7 @@ from carebridge.lib.time import utcnow
 from carebridge.security.audit import Actor
 from carebridge.security.deps import Db, Require, settings_of
 from carebridge.security.roles import Permission
+from carebridge.web.render import set_etag
 
 router = APIRouter(prefix="/api/v1", tags=["coverage"])
 Reader = Annotated[Actor, Depends(Require(Permission.COVERAGE_READ))]
@@ -33,10 +34,6 @@ Writer = Annotated[Actor, Depends(Require(Permission.COVERAGE_WRITE))]
 
 def clinic_today(request: Request) -> dt.date:
     return utcnow().astimezone(ZoneInfo(settings_of(request).timezone)).date()
-
-
-def _etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'W/"{version}"'
 
 
 @router.get("/payers")
@@ -51,7 +48,7 @@ def list_payers(
 def add_payer(body: PayerCreate, db: Db, actor: Writer, response: Response) -> PayerRead:
     """Add a payer; 409 when its EDI payer id is already another payer's."""
     payer = service.add_payer(db, actor, body)
-    _etag(response, payer.version)
+    set_etag(response, payer.version)
     return payer
 
 
@@ -69,7 +66,7 @@ def list_plans(
 def add_plan(body: PlanCreate, db: Db, actor: Writer, response: Response) -> PlanRead:
     """Add a plan to a payer; 422 for an unknown payer or plan type."""
     plan = service.add_plan(db, actor, body)
-    _etag(response, plan.version)
+    set_etag(response, plan.version)
     return plan
 
 
@@ -94,7 +91,7 @@ def add_coverage(
     not this patient's document; 409 when an active coverage already holds that place in the
     order of benefits on overlapping dates."""
     made = service.add(db, actor, patient_id, body, clinic_today(request))
-    _etag(response, made.version)
+    set_etag(response, made.version)
     return made
 
 
@@ -103,7 +100,7 @@ def read_coverage(
     coverage_id: uuid.UUID, db: Db, actor: Reader, response: Response
 ) -> CoverageRead:
     found = service.get(db, actor, coverage_id)
-    _etag(response, found.version)
+    set_etag(response, found.version)
     return found
 
 
@@ -119,5 +116,5 @@ def update_coverage(
     """Change a coverage (end it with ``end_on``, or set ``status`` to ``cancelled`` or
     ``entered-in-error``); the same checks as when adding one apply."""
     changed = service.update(db, actor, coverage_id, body, clinic_today(request))
-    _etag(response, changed.version)
+    set_etag(response, changed.version)
     return changed

@@ -25,11 +25,9 @@ from carebridge.patients import service as patients
 # The chart's own form helpers, so a coverage form reads and answers like the others.
 from carebridge.patients.views import (
     Posted,
-    _back,
     _filled,
     _sentence,
     _text,
-    _today,
     _typed,
     _upload,
     app_errors,
@@ -39,7 +37,7 @@ from carebridge.patients.views import (
 from carebridge.security.audit import Actor
 from carebridge.security.deps import Csrf, Db, Require, settings_of
 from carebridge.security.roles import Permission, allows
-from carebridge.web.render import render
+from carebridge.web.render import clinic_today, go_back, render
 
 router = APIRouter(include_in_schema=False)  # pages, not API
 
@@ -199,7 +197,7 @@ def _tab(
     chart = open_chart(request, db, actor, patient_id, "/coverage")
     if isinstance(chart, Response):
         return chart
-    today = _today(request)
+    today = clinic_today(request)
     found = service.coverages(db, actor, patient_id)
     return chart_page(
         request,
@@ -233,7 +231,7 @@ def add_coverage(
         with db.begin_nested():
             cards = _store_cards(db, actor, patient_id, form)
             made = service.add(
-                db, actor, patient_id, parsed.model_copy(update=cards), _today(request)
+                db, actor, patient_id, parsed.model_copy(update=cards), clinic_today(request)
             )
     except ValidationError as exc:
         errors = explain(exc)
@@ -242,7 +240,7 @@ def add_coverage(
             raise
         errors = app_errors(exc)
     else:
-        return _back(
+        return go_back(
             request,
             f"/patients/{patient_id}/coverage",
             f"{codes.RANKS[made.rank]} coverage with {made.payer_name} added.",
@@ -307,7 +305,7 @@ def edit_coverage(
             changes.update(_store_cards(db, actor, patient_id, form))
             data = CoverageUpdate.model_validate({**changes, "version": _text(form, "version")})
             changed = service.update(
-                db, actor, coverage_id, data, _today(request), patient_id=patient_id
+                db, actor, coverage_id, data, clinic_today(request), patient_id=patient_id
             )
     except ValidationError as exc:
         errors = explain(exc)
@@ -316,7 +314,7 @@ def edit_coverage(
             raise
         errors = app_errors(exc)
     else:
-        return _back(
+        return go_back(
             request,
             f"/patients/{patient_id}/coverage",
             f"Coverage with {changed.payer_name} saved.",
@@ -375,7 +373,7 @@ def add_payer(request: Request, db: Db, actor: Writer, form: Posted) -> Response
     except AppError as exc:
         errors = app_errors(exc)
     else:
-        return _back(request, "/coverage/payers", f"Payer {made.name} ({made.payer_id}) added.")
+        return go_back(request, "/coverage/payers", f"Payer {made.name} ({made.payer_id}) added.")
     return _payers_page(
         request, db, actor, section="payer", form=_typed(form), errors=errors, status_code=422
     )
@@ -392,7 +390,7 @@ def add_plan(request: Request, db: Db, actor: Writer, form: Posted) -> Response:
     except AppError as exc:
         errors = app_errors(exc)
     else:
-        return _back(request, "/coverage/payers", f"Plan {made.name} added.")
+        return go_back(request, "/coverage/payers", f"Plan {made.name} added.")
     return _payers_page(
         request, db, actor, section="plan", form=_typed(form), errors=errors, status_code=422
     )

@@ -33,6 +33,7 @@ from carebridge.patients.schemas import (
 from carebridge.security.audit import Actor
 from carebridge.security.deps import Db, Require
 from carebridge.security.roles import Permission
+from carebridge.web.render import set_etag
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
 Reader = Annotated[Actor, Depends(Require(Permission.PATIENT_READ))]
@@ -40,10 +41,6 @@ Writer = Annotated[Actor, Depends(Require(Permission.PATIENT_WRITE))]
 HistoryReader = Annotated[Actor, Depends(Require(Permission.HISTORY_READ))]
 HistoryWriter = Annotated[Actor, Depends(Require(Permission.HISTORY_WRITE))]
 Merger = Annotated[Actor, Depends(Require(Permission.PATIENT_MERGE))]
-
-
-def _etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'W/"{version}"'
 
 
 class PatientPage(BaseModel):
@@ -71,7 +68,7 @@ def register_patient(body: PatientCreate, db: Db, actor: Writer, response: Respo
     ``candidates``; send ``duplicate_override_reason`` to register anyway."""
     patient = service.register(db, actor, body)
     response.headers["Location"] = f"/api/v1/patients/{patient.id}"
-    _etag(response, patient.version)
+    set_etag(response, patient.version)
     return patient
 
 
@@ -86,7 +83,7 @@ def read_patient(patient_id: uuid.UUID, db: Db, actor: Reader, response: Respons
     patient = service.get(db, actor, patient_id)
     if patient.merged_into_id is not None:
         return RedirectResponse(f"/api/v1/patients/{patient.merged_into_id}", status_code=301)
-    _etag(response, patient.version)
+    set_etag(response, patient.version)
     return patient
 
 
@@ -95,7 +92,7 @@ def update_patient(
     patient_id: uuid.UUID, body: PatientUpdate, db: Db, actor: Writer, response: Response
 ) -> PatientRead:
     patient = service.update_patient(db, actor, patient_id, body)
-    _etag(response, patient.version)
+    set_etag(response, patient.version)
     return patient
 
 

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -27,7 +26,6 @@ from starlette.datastructures import FormData, UploadFile
 
 from carebridge.careplans.barriers import banner_words
 from carebridge.lib.errors import AppError, Conflict, NotFound, ValidationFailed
-from carebridge.lib.time import utcnow
 from carebridge.patients import codes, service, terminology
 from carebridge.patients.models import Patient, Telecom
 from carebridge.patients.schemas import (
@@ -48,10 +46,12 @@ from carebridge.security.deps import Csrf, Db, Require, settings_of
 from carebridge.security.models import User
 from carebridge.security.roles import Permission, Role, allows
 from carebridge.web.render import (
+    clinic_today,
     environment,
     flash,
     format_day,
     format_when,
+    go_back,
     redirect,
     render,
 )
@@ -308,10 +308,6 @@ ITEM_STATUS_OPTIONS = {kind: _options(values) for kind, values in service.ITEM_S
 # --- time --------------------------------------------------------------------------------
 
 
-def _today(request: Request) -> dt.date:
-    return utcnow().astimezone(ZoneInfo(settings_of(request).timezone)).date()
-
-
 # --- the chart: banner and permissions ---------------------------------------------------
 
 
@@ -416,7 +412,7 @@ def chart_page(
             "codes": codes,
             "words": words,
             "options": OPTIONS,
-            "today": _today(request),
+            "today": clinic_today(request),
             **context,
         },
         status_code=status_code,
@@ -435,12 +431,6 @@ def live_chart(db: Session, patient_id: uuid.UUID) -> Patient:
             "and make the change there. Nothing was saved."
         )
     return patient
-
-
-def _back(request: Request, url: str, message: str, level: str = "success") -> Response:
-    response = redirect(url)
-    flash(response, request, message, level)
-    return response
 
 
 # --- find a patient ------------------------------------------------------------------------
@@ -604,7 +594,7 @@ def register(request: Request, db: Db, actor: Writer, form: Posted) -> Response:
     message = f"{patient.given_names} {patient.family_name} registered with MRN {patient.mrn}."
     if _text(form, "override"):
         message += " Your reason for registering despite a possible duplicate was recorded."
-    return _back(request, f"/patients/{patient.id}", message)
+    return go_back(request, f"/patients/{patient.id}", message)
 
 
 # --- the chart: summary --------------------------------------------------------------------
@@ -662,7 +652,7 @@ def add_identifier(
     except (ValidationFailed, Conflict) as exc:
         errors = app_errors(exc, "id_value")
     else:
-        return _back(request, f"/patients/{patient_id}#identifiers", "Identifier added.")
+        return go_back(request, f"/patients/{patient_id}#identifiers", "Identifier added.")
     return _summary(
         request,
         db,
@@ -704,7 +694,7 @@ def merge(request: Request, db: Db, actor: Merger, patient_id: uuid.UUID, form: 
         except AppError as exc:
             errors = app_errors(exc, "mrn")
         else:
-            return _back(
+            return go_back(
                 request,
                 f"/patients/{survivor.id}",
                 f"Chart {mrn} ({duplicate.given_names} {duplicate.family_name}) was merged "
@@ -833,7 +823,7 @@ def edit_save(
         if isinstance(chart, Response):
             return chart
         return _edit_page(request, db, chart, typed, app_errors(exc), status_code=exc.status)
-    return _back(request, f"/patients/{patient_id}", "Demographics saved.")
+    return go_back(request, f"/patients/{patient_id}", "Demographics saved.")
 
 
 # --- health history ------------------------------------------------------------------------
@@ -957,7 +947,7 @@ def _add_item_route(kind: str) -> None:
             if kind == "conditions" and "code" in errors:
                 suggestions = terminology.search_icd10(_text(form, "code")[:100], 5)
         else:
-            return _back(request, f"/patients/{patient_id}/history#{kind}", f"{noun} added.")
+            return go_back(request, f"/patients/{patient_id}/history#{kind}", f"{noun} added.")
         return _history(
             request,
             db,
@@ -987,10 +977,10 @@ def _add_item_route(kind: str) -> None:
             with db.begin_nested():
                 service.set_item_status(db, actor, patient_id, kind, item_id, data)
         except ValidationError:
-            return _back(request, back, "Choose a status from the list.", "error")
+            return go_back(request, back, "Choose a status from the list.", "error")
         except (ValidationFailed, Conflict) as exc:
-            return _back(request, back, f"{noun} not changed: {exc.detail}", "error")
-        return _back(request, back, f"{noun} is now {words(data.status).lower()}.")
+            return go_back(request, back, f"{noun} not changed: {exc.detail}", "error")
+        return go_back(request, back, f"{noun} is now {words(data.status).lower()}.")
 
     change_status.__name__ = f"status_{kind.replace('-', '_')}"
     add.__name__ = f"add_{kind.replace('-', '_')}"
@@ -1015,8 +1005,8 @@ def no_known_allergies(
         with db.begin_nested():
             service.set_no_known_allergies(db, actor, patient_id)
     except (ValidationFailed, Conflict) as exc:
-        return _back(request, back, exc.detail, "error")
-    return _back(request, back, "Recorded: no known allergies.")
+        return go_back(request, back, exc.detail, "error")
+    return go_back(request, back, "Recorded: no known allergies.")
 
 
 SOCIAL_TEXT = (
@@ -1050,7 +1040,7 @@ def social_history(
     except (ValidationFailed, Conflict) as exc:
         errors = app_errors(exc)
     else:
-        return _back(request, f"/patients/{patient_id}/history#social", "Social history saved.")
+        return go_back(request, f"/patients/{patient_id}/history#social", "Social history saved.")
     return _history(
         request,
         db,
@@ -1115,7 +1105,7 @@ def _contacts(
     chart = open_chart(request, db, actor, patient_id, "/contacts")
     if isinstance(chart, Response):
         return chart
-    today = _today(request)
+    today = clinic_today(request)
     people = service.related_persons(db, actor, patient_id)
     consents = service.sharing_consents(db, actor, patient_id)
     contact = service.contact_consents(db, patient_id)
@@ -1169,7 +1159,7 @@ def add_related_person(
     except (ValidationFailed, Conflict) as exc:
         errors = app_errors(exc)
     else:
-        return _back(request, f"/patients/{patient_id}/contacts#people", f"{person.name} added.")
+        return go_back(request, f"/patients/{patient_id}/contacts#people", f"{person.name} added.")
     return _contacts(
         request,
         db,
@@ -1200,10 +1190,10 @@ def related_person_status(
         with db.begin_nested():
             person = service.update_related_person(db, actor, patient_id, person_id, data)
     except ValidationError:
-        return _back(request, back, "Choose a status from the list.", "error")
+        return go_back(request, back, "Choose a status from the list.", "error")
     except (ValidationFailed, Conflict) as exc:
-        return _back(request, back, f"Not changed: {exc.detail}", "error")
-    return _back(request, back, f"{person.name} is now {words(person.status).lower()}.")
+        return go_back(request, back, f"Not changed: {exc.detail}", "error")
+    return go_back(request, back, f"{person.name} is now {words(person.status).lower()}.")
 
 
 def _upload(form: FormData, name: str) -> UploadFile | None:
@@ -1242,7 +1232,7 @@ def add_sharing_consent(
     except (ValidationFailed, Conflict) as exc:
         errors = app_errors(exc)
     else:
-        return _back(
+        return go_back(
             request, f"/patients/{patient_id}/contacts#sharing", "Sharing consent recorded."
         )
     return _contacts(
@@ -1269,14 +1259,14 @@ def revoke_sharing_consent(
     back = f"/patients/{patient_id}/contacts#sharing"
     version = _text(form, "version")
     if not version.isdigit():
-        return _back(request, back, "Reload the page and try again.", "error")
+        return go_back(request, back, "Reload the page and try again.", "error")
     try:
         live_chart(db, patient_id)
         with db.begin_nested():
             service.revoke_sharing_consent(db, actor, patient_id, consent_id, int(version))
     except (ValidationFailed, Conflict) as exc:
-        return _back(request, back, f"Consent not revoked: {exc.detail}", "error")
-    return _back(request, back, "Sharing consent revoked; nothing more is shared under it.")
+        return go_back(request, back, f"Consent not revoked: {exc.detail}", "error")
+    return go_back(request, back, "Sharing consent revoked; nothing more is shared under it.")
 
 
 @router.get("/patients/{patient_id}/documents/{document_id}")
@@ -1311,7 +1301,7 @@ def add_contact_consent(
         errors = app_errors(exc)
     else:
         said = "permits" if parsed.decision == "permit" else "refuses"
-        return _back(
+        return go_back(
             request,
             f"/patients/{patient_id}/contacts#contact",
             f"Recorded: the patient {said} contact by {words(parsed.channel.value).lower()}.",

@@ -27,6 +27,7 @@ from carebridge.referrals.schemas import (
 from carebridge.security.audit import Actor
 from carebridge.security.deps import Db, Require, settings_of
 from carebridge.security.roles import Permission
+from carebridge.web.render import set_etag
 
 router = APIRouter(prefix="/api/v1", tags=["referrals"])
 Reader = Annotated[Actor, Depends(Require(Permission.REFERRAL_READ))]
@@ -35,10 +36,6 @@ Writer = Annotated[Actor, Depends(Require(Permission.REFERRAL_WRITE))]
 
 def _zone(request: Request) -> str:
     return settings_of(request).timezone
-
-
-def _etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'W/"{version}"'
 
 
 # --- the directory ---------------------------------------------------------------------------
@@ -63,7 +60,7 @@ def create_directory_entry(
     """Add an outside provider. 422 names an invalid NPI; 409 an NPI already listed."""
     entry = directory.create(db, actor, body)
     response.headers["Location"] = f"/api/v1/directory/{entry.id}"
-    _etag(response, entry.version)
+    set_etag(response, entry.version)
     return entry
 
 
@@ -72,7 +69,7 @@ def read_directory_entry(
     provider_id: uuid.UUID, response: Response, db: Db, actor: Reader
 ) -> ProviderRead:
     entry = directory.read(db, provider_id)
-    _etag(response, entry.version)
+    set_etag(response, entry.version)
     return entry
 
 
@@ -81,7 +78,7 @@ def update_directory_entry(
     provider_id: uuid.UUID, body: ProviderUpdate, response: Response, db: Db, actor: Writer
 ) -> ProviderRead:
     entry = directory.update(db, actor, provider_id, body)
-    _etag(response, entry.version)
+    set_etag(response, entry.version)
     return entry
 
 
@@ -131,7 +128,7 @@ def create_referral(
     the directory or a document of another patient."""
     referral = service.create(db, actor, patient_id, body, _zone(request))
     response.headers["Location"] = f"/api/v1/referrals/{referral.id}"
-    _etag(response, referral.version)
+    set_etag(response, referral.version)
     return referral
 
 
@@ -140,7 +137,7 @@ def read_referral(
     referral_id: uuid.UUID, request: Request, response: Response, db: Db, actor: Reader
 ) -> ReferralRead:
     referral = service.get(db, actor, referral_id, _zone(request))
-    _etag(response, referral.version)
+    set_etag(response, referral.version)
     return referral
 
 
@@ -155,7 +152,7 @@ def update_referral(
 ) -> ReferralRead:
     """Change an open referral's details (not its status: see transitions)."""
     referral = service.update(db, actor, referral_id, body, _zone(request))
-    _etag(response, referral.version)
+    set_etag(response, referral.version)
     return referral
 
 
@@ -171,7 +168,7 @@ def transition_referral(
     """One lifecycle step. 409 when the status does not allow it (the reply lists what
     does); 422 for a missing reason, date or appointment, or another patient's appointment."""
     referral = service.transition(db, actor, referral_id, body, _zone(request))
-    _etag(response, referral.version)
+    set_etag(response, referral.version)
     return referral
 
 

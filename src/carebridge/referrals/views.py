@@ -13,7 +13,6 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -38,7 +37,7 @@ from carebridge.scheduling.models import Appointment
 from carebridge.security.audit import Actor
 from carebridge.security.deps import Csrf, Db, Require, settings_of
 from carebridge.security.roles import Permission, allows
-from carebridge.web.render import flash, redirect, render
+from carebridge.web.render import clinic_today, go_back, render
 
 router = APIRouter(include_in_schema=False)  # pages, not API
 
@@ -99,10 +98,6 @@ def _zone(request: Request) -> str:
     return settings_of(request).timezone
 
 
-def _today(request: Request) -> dt.date:
-    return utcnow().astimezone(ZoneInfo(_zone(request))).date()
-
-
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
@@ -114,12 +109,6 @@ def _typed(form: FormData) -> dict[str, str]:
 
 def _filled(form: FormData, names: Sequence[str]) -> dict[str, str]:
     return {name: value for name in names if (value := _text(form, name))}
-
-
-def _back(request: Request, url: str, message: str, level: str = "success") -> Response:
-    response = redirect(url)
-    flash(response, request, message, level)
-    return response
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
@@ -177,7 +166,7 @@ def tracker(
             "chosen": chosen,
             "options": OPTIONS,
             "codes": codes,
-            "today": _today(request),
+            "today": clinic_today(request),
             "limit": service.TRACKER_LIMIT,
         },
         active="referrals",
@@ -230,7 +219,7 @@ def add_provider(request: Request, db: Db, actor: Writer, form: Posted) -> Respo
     except AppError as exc:
         errors = chart_views.app_errors(exc, "name")
         return _directory_page(request, db, actor, "", typed, errors, exc.status)
-    return _back(
+    return go_back(
         request,
         f"/directory?q={entry.npi or entry.name}",
         f"“{entry.name}” added to the directory.",
@@ -287,7 +276,7 @@ def edit_provider(
     except AppError as exc:
         errors = chart_views.app_errors(exc, "name")
         return _provider_page(request, db, actor, provider_id, typed, errors, exc.status)
-    return _back(request, f"/directory/{entry.id}", f"“{entry.name}” saved.")
+    return go_back(request, f"/directory/{entry.id}", f"“{entry.name}” saved.")
 
 
 # --- the chart tab and a new referral ------------------------------------------------------
@@ -379,7 +368,7 @@ def create_referral(
     except AppError as exc:
         errors = chart_views.app_errors(exc, "reason")
         return _new_page(request, db, actor, patient_id, typed, errors, exc.status)
-    return _back(
+    return go_back(
         request,
         f"/patients/{patient_id}/referrals/{referral.id}",
         f"Referral {referral.number} saved as a draft. Mark it sent once it has gone out.",
@@ -483,7 +472,7 @@ def change_status(
             request, db, actor, patient_id, referral_id, typed, errors, exc.status
         )
     else:
-        return _back(
+        return go_back(
             request,
             f"/patients/{patient_id}/referrals/{referral_id}",
             f"Referral {referral.number} is now {codes.STATUSES[referral.status].lower()}.",
@@ -501,5 +490,5 @@ def letter(request: Request, db: Db, actor: Reader, referral_id: uuid.UUID) -> R
     return render(
         request,
         "referrals/letter.html",
-        {**context, "rcodes": codes, "printed": _today(request)},
+        {**context, "rcodes": codes, "printed": clinic_today(request)},
     )

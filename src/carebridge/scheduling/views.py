@@ -58,7 +58,7 @@ from carebridge.scheduling.waitlist_schemas import AccessMeasures, WaitlistCreat
 from carebridge.security.audit import Actor
 from carebridge.security.deps import Csrf, Db, Require, settings_of
 from carebridge.security.roles import Permission, allows
-from carebridge.web.render import flash, format_when, redirect, render
+from carebridge.web.render import format_when, go_back, render
 
 router = APIRouter(include_in_schema=False)  # pages, not API
 
@@ -193,12 +193,6 @@ def _errors(exc: ValidationError, default: str) -> dict[str, str]:
         name = str(loc[0]) if loc else default
         found.setdefault(name, _plain(name, error))
     return found
-
-
-def _back(request: Request, url: str, message: str, level: str = "success") -> Response:
-    response = redirect(url)
-    flash(response, request, message, level)
-    return response
 
 
 def _local_path(value: str, default: str) -> str:
@@ -679,7 +673,7 @@ def book(request: Request, db: Db, actor: Booker, patient_id: uuid.UUID, form: P
             status_code=exc.status,
         )
     d = Directory.load(db, settings.timezone)
-    return _back(request, f"/patients/{patient_id}/appointments", _booked_message(d, booked))
+    return go_back(request, f"/patients/{patient_id}/appointments", _booked_message(d, booked))
 
 
 # --- moving and cancelling a visit ---------------------------------------------------------
@@ -774,7 +768,7 @@ def reschedule(
         )
     d = Directory.load(db, settings.timezone)
     where = f" at {d.place_name(moved.location_id)}" if moved.modality == "in-person" else ""
-    return _back(
+    return go_back(
         request,
         f"/patients/{moved.patient_id}/appointments",
         f"Moved: {d.kind(moved.appointment_type_id)} is now "
@@ -842,7 +836,7 @@ def cancel(
             f" Offered to {_spoken_name(db.get(Patient, offered.patient_id))} from the "
             "waitlist; a task was raised."
         )
-    return _back(request, f"/patients/{cancelled.patient_id}/appointments", message)
+    return go_back(request, f"/patients/{cancelled.patient_id}/appointments", message)
 
 
 @router.post("/appointments/{appointment_id}/status", dependencies=[Csrf])
@@ -858,16 +852,18 @@ def change_status(
         with db.begin_nested():
             changed = service.set_status(db, actor, settings, appointment_id, data)
     except ValidationError:
-        return _back(
+        return go_back(
             request, _local_path(back, "/schedule"), "Reload the page and try again.", "error"
         )
     except AppError as exc:
         if exc.status == 404:
             raise
-        return _back(request, _local_path(back, "/schedule"), f"Not changed: {exc.detail}", "error")
+        return go_back(
+            request, _local_path(back, "/schedule"), f"Not changed: {exc.detail}", "error"
+        )
     d = Directory.load(db, settings.timezone)
     when = format_when(changed.starts_at, d.zone(changed.location_id))
-    return _back(
+    return go_back(
         request,
         _local_path(back, f"/patients/{changed.patient_id}/appointments"),
         f"{d.kind(changed.appointment_type_id)} on {when}: {_status_word(changed.status)}.",
@@ -1292,7 +1288,7 @@ def waitlist_add(request: Request, db: Db, actor: Booker, form: Posted) -> Respo
         else:
             settings = settings_of(request)
             d = Directory.load(db, settings.timezone)
-            return _back(
+            return go_back(
                 request,
                 "/waitlist",
                 f"{_spoken_name(patient)} (MRN {patient.mrn}) is on the waitlist for "
@@ -1321,7 +1317,7 @@ def chart_waitlist_add(
         errors = {"appointment_type_id": _sentence(exc.detail)}
     else:
         d = Directory.load(db, settings_of(request).timezone)
-        return _back(
+        return go_back(
             request,
             f"/patients/{patient_id}/appointments",
             f"Added to the waitlist for {d.kind(data.appointment_type_id)}, priority "
@@ -1351,14 +1347,14 @@ def waitlist_remove(
     back = _entry_back(form)
     version = _text(form, "version")
     if not version.isdigit():
-        return _back(request, back, "Reload the page and try again.", "error")
+        return go_back(request, back, "Reload the page and try again.", "error")
     try:
         with db.begin_nested():
             removed = waitlist.remove(db, actor, entry_id, int(version))
     except AppError as exc:
-        return _back(request, back, f"Not removed: {exc.detail}", "error")
+        return go_back(request, back, f"Not removed: {exc.detail}", "error")
     patient = db.get(Patient, removed.patient_id)
-    return _back(request, back, f"{_spoken_name(patient)} was taken off the waitlist.")
+    return go_back(request, back, f"{_spoken_name(patient)} was taken off the waitlist.")
 
 
 @router.post("/waitlist/{entry_id}/decline", dependencies=[Csrf])
@@ -1368,14 +1364,14 @@ def waitlist_decline(
     back = _entry_back(form)
     version = _text(form, "version")
     if not version.isdigit():
-        return _back(request, back, "Reload the page and try again.", "error")
+        return go_back(request, back, "Reload the page and try again.", "error")
     try:
         with db.begin_nested():
             outcome = waitlist.decline_offer(
                 db, actor, settings_of(request), entry_id, int(version)
             )
     except AppError as exc:
-        return _back(request, back, f"Not changed: {exc.detail}", "error")
+        return go_back(request, back, f"Not changed: {exc.detail}", "error")
     who = _spoken_name(db.get(Patient, outcome.declined.patient_id))
     message = f"{who} declined the time and is waiting again."
     if outcome.next_offer is not None:
@@ -1383,7 +1379,7 @@ def waitlist_decline(
         message += f" Offered next to {following} from the waitlist; a task was raised."
     else:
         message += " Nobody else on the waitlist fits it; the time stays free to book."
-    return _back(request, back, message)
+    return go_back(request, back, message)
 
 
 @router.post("/waitlist/{entry_id}/book", dependencies=[Csrf])
@@ -1400,7 +1396,7 @@ def waitlist_book(
         else None
     )
     if entry is None or freed is None or entry.status != "offered":
-        return _back(request, back, "That entry has no time on offer any more.", "error")
+        return go_back(request, back, "That entry has no time on offer any more.", "error")
     try:
         with db.begin_nested():
             booked = service.book(
@@ -1421,9 +1417,9 @@ def waitlist_book(
             )
             waitlist.book_from_waitlist(db, actor, entry.id, booked)
     except AppError as exc:
-        return _back(request, back, f"Not booked: {exc.detail}", "error")
+        return go_back(request, back, f"Not booked: {exc.detail}", "error")
     d = Directory.load(db, settings.timezone)
-    return _back(request, back, _booked_message(d, booked))
+    return go_back(request, back, _booked_message(d, booked))
 
 
 # --- access measures -----------------------------------------------------------------------

@@ -43,15 +43,12 @@ from carebridge.tasks.schemas import (
     TaskUpdate,
     WorklistRead,
 )
+from carebridge.web.render import set_etag
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 Worker = Annotated[Actor, Depends(Require(Permission.TASK_WORK))]
 Viewer = Annotated[Actor, Depends(Require(Permission.WORKLIST_VIEW))]
 ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
-
-
-def _etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'W/"{version}"'
 
 
 def _if_match(value: str | None) -> int | None:
@@ -214,14 +211,14 @@ def create_task(
     same patient."""
     task = service.create_by_hand(db, actor, body, zone=settings_of(request).timezone)
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
-    _etag(response, task.version)
+    set_etag(response, task.version)
     return task
 
 
 @router.get("/tasks/{task_id}")
 def read_task(task_id: uuid.UUID, response: Response, db: Db, actor: Worker) -> TaskDetail:
     found = service.detail(db, actor, task_id)
-    _etag(response, found.task.version)
+    set_etag(response, found.task.version)
     return found
 
 
@@ -238,7 +235,7 @@ def change_task(
     priority, due time, owner (an active user who works tasks) or queue, title or
     description. A stale version is a 409; nothing is changed."""
     task = service.update(db, actor, task_id, body, version=_if_match(if_match))
-    _etag(response, task.version)
+    set_etag(response, task.version)
     return task
 
 
@@ -252,7 +249,7 @@ def take_task(
 ) -> TaskRead:
     """Claim a task: the caller becomes its owner."""
     task = service.take(db, actor, task_id, _if_match(if_match))
-    _etag(response, task.version)
+    set_etag(response, task.version)
     return task
 
 

@@ -14,14 +14,11 @@ from carebridge.security.deps import Db, Require
 from carebridge.security.roles import Permission
 from carebridge.tasks import queues
 from carebridge.tasks.queue_schemas import MemberIn, QueueCreate, QueueRead, QueueUpdate
+from carebridge.web.render import set_etag
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 Viewer = Annotated[Actor, Depends(Require(Permission.WORKLIST_VIEW))]
 Manager = Annotated[Actor, Depends(Require(Permission.DIRECTORY_MANAGE))]
-
-
-def _etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'W/"{version}"'
 
 
 @router.get("/queues")
@@ -33,7 +30,7 @@ def list_queues(db: Db, actor: Viewer) -> list[QueueRead]:
 @router.get("/queues/{queue_id}")
 def read_queue(queue_id: uuid.UUID, db: Db, actor: Viewer, response: Response) -> QueueRead:
     found = queues.get_queue(db, queue_id)
-    _etag(response, found.version)
+    set_etag(response, found.version)
     return found
 
 
@@ -42,7 +39,7 @@ def create_queue(body: QueueCreate, db: Db, actor: Manager, response: Response) 
     """A new queue; 409 when the code is taken, 422 when the supervisor is disabled."""
     made = queues.create_queue(db, actor, body)
     response.headers["Location"] = f"/api/v1/queues/{made.id}"
-    _etag(response, made.version)
+    set_etag(response, made.version)
     return made
 
 
@@ -51,7 +48,7 @@ def update_queue(
     queue_id: uuid.UUID, body: QueueUpdate, db: Db, actor: Manager, response: Response
 ) -> QueueRead:
     changed = queues.update_queue(db, actor, queue_id, body)
-    _etag(response, changed.version)
+    set_etag(response, changed.version)
     return changed
 
 

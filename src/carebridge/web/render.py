@@ -231,6 +231,23 @@ def secure_cookies(request: Request) -> bool:
     return forced if forced is not None else request.url.scheme == "https"
 
 
+def go_back(request: Request, url: str, message: str, level: str = "success") -> RedirectResponse:
+    """Go back to ``url`` after a form post, with ``message`` shown there once."""
+    response = redirect(url)
+    flash(response, request, message, level)
+    return response
+
+
+def clinic_today(request: Request) -> date:
+    """Today's date where the clinic is (its configured time zone), not the server's."""
+    return datetime.now(UTC).astimezone(ZoneInfo(settings_of(request).timezone)).date()
+
+
+def set_etag(response: Any, version: int) -> None:
+    """The record's version as a weak ETag: clients send it back in If-Match."""
+    response.headers["ETag"] = f'W/"{version}"'
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
