@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -70,6 +70,25 @@ class Settings(BaseSettings):
     sms_webhook_url: str | None = None
     delivery_max_attempts: int = Field(5, ge=1, le=20)
     worker_poll_seconds: float = Field(5.0, gt=0, le=300)
+    # Who we are on claims, eligibility and authorization requests (X12 and FHIR).
+    clinic_npi: str = Field("1245319599", description="Billing provider NPI (type 2)")
+    clinic_tax_id: str = Field("741234567", description="Federal tax id (EIN), 9 digits")
+    clinic_address: str = Field("1200 Main Street", description="Billing provider street")
+    clinic_city: str = "Austin"
+    clinic_state: str = Field("TX", min_length=2, max_length=2)
+    clinic_zip: str = Field("787011234", description="ZIP+4 without the dash, as 837P asks")
+    clinic_phone: str = "5125550100"
+    x12_sender_id: str = Field("CAREBRIDGE", max_length=15, description="ISA06 we send as")
+    x12_receiver_id: str = Field("CLEARINGHOUSE", max_length=15, description="ISA08 we send to")
+    clearinghouse: Literal["simulator", "http"] = Field(
+        "simulator", description="simulator answers like a payer; http posts to the URL"
+    )
+    clearinghouse_url: str | None = Field(None, description="Where the http connector posts X12")
+    clearinghouse_token: str | None = Field(None, description="Bearer token for the URL")
+    clearinghouse_timeout_seconds: float = Field(30.0, gt=0, le=300)
+    clearinghouse_max_attempts: int = Field(
+        4, ge=1, le=20, description="Tries before a request is left failed and a task raised"
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Proxy addresses whose X-Forwarded-For is believed"
     )
@@ -107,6 +126,29 @@ class Settings(BaseSettings):
             raise ValueError("give the address patients use, e.g. https://care.example.org")
         return value.rstrip("/")
 
+    @field_validator("clinic_npi")
+    @classmethod
+    def _npi(cls, value: str) -> str:
+        from carebridge.lib.checksums import npi_is_valid
+
+        if not npi_is_valid(value):
+            raise ValueError(f"{value!r} is not a valid NPI (10 digits with a check digit)")
+        return value
+
+    @field_validator("clinic_tax_id")
+    @classmethod
+    def _ein(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{9}", value):
+            raise ValueError("the tax id is 9 digits without a dash")
+        return value
+
+    @field_validator("clearinghouse_url")
+    @classmethod
+    def _clearinghouse_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("give the clearinghouse endpoint as an http(s) URL")
+        return value
+
     @field_validator("telehealth_url_template")
     @classmethod
     def _has_token(cls, value: str) -> str:
@@ -124,6 +166,12 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @model_validator(mode="after")
+    def _http_needs_url(self) -> Settings:
+        if self.clearinghouse == "http" and not self.clearinghouse_url:
+            raise ValueError("CAREBRIDGE_CLEARINGHOUSE=http needs CAREBRIDGE_CLEARINGHOUSE_URL")
+        return self
 
     def check_secret(self) -> None:
         """Outside demo mode a real secret is required."""
@@ -171,8 +219,11 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         parts = []
         for err in exc.errors():
-            name = "CAREBRIDGE_" + "_".join(str(p) for p in err["loc"]).upper()
-            parts.append(f"{name}: {err['msg']}")
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["loc"]:
+                name = "CAREBRIDGE_" + "_".join(str(p) for p in err["loc"]).upper()
+                msg = f"{name}: {msg}"
+            parts.append(msg)
         raise ConfigError("invalid setting " + "; ".join(parts)) from None
 
 

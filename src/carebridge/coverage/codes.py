@@ -59,3 +59,17 @@ STATUSES: dict[str, str] = {
 # Subscriber's sex as the 270 carries it (DMG03): F, M or U.
 SEXES: dict[str, str] = {"female": "Female", "male": "Male", "unknown": "Unknown"}
 SEX_X12: dict[str, str] = {"female": "F", "male": "M", "unknown": "U"}
+
+# How a payer takes prior authorization requests (Payer.prior_auth_channel).
+PRIOR_AUTH_CHANNELS: dict[str, str] = {
+    "x12-278": "X12 278 through the clearinghouse",
+    "fhir-pas": "FHIR (Da Vinci Prior Authorization Support)",
+}
+
+# Where an eligibility check is (EligibilityCheck.status).
+CHECK_STATUSES: dict[str, str] = {
+    "pending": "Waiting for the payer",
+    "complete": "Answered",
+    "rejected": "Rejected by the payer",
+    "failed": "Could not be completed",
+}

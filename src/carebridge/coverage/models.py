@@ -10,8 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from carebridge.db.base import Base, Tracked, UuidPk
@@ -29,6 +40,9 @@ class Payer(UuidPk, Tracked, Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     website: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # How this payer takes prior authorization requests: codes.PRIOR_AUTH_CHANNELS
+    # ("x12-278" through the clearinghouse, or "fhir-pas", a Da Vinci PAS bundle).
+    prior_auth_channel: Mapped[str] = mapped_column(String(12), default="x12-278")
 
 
 class Plan(UuidPk, Tracked, Base):
@@ -73,3 +87,50 @@ class Coverage(UuidPk, Tracked, Base):
     card_front_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
     card_back_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class EligibilityCheck(UuidPk, Tracked, Base):
+    """One eligibility inquiry (270) for a coverage and what came back (271).
+
+    A check is kept with its raw X12 both ways, even when the answer could not be read, so a
+    payer's reply can always be shown to the clearinghouse. ``status`` is one of
+    ``codes.CHECK_STATUSES``: ``pending`` (waiting for its next attempt), ``complete``,
+    ``rejected`` (the payer answered with AAA), ``failed`` (attempts used up, or an answer
+    that is unreadable or about someone else). ``result`` holds the plain reading of the 271
+    (see ``coverage.eligibility``).
+    """
+
+    __tablename__ = "eligibility_checks"
+    __table_args__ = (
+        Index("ix_eligibility_checks_coverage", "coverage_id", "created_at"),
+        Index("ix_eligibility_checks_patient", "patient_id", "created_at"),
+        Index("ix_eligibility_checks_due", "status", "next_attempt_at"),
+    )
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    coverage_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("coverages.id"))
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("appointments.id"))
+    service_date: Mapped[dt.date] = mapped_column(Date)
+    trigger: Mapped[str] = mapped_column(String(8), default="manual")  # manual | batch | api
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    trace_number: Mapped[str] = mapped_column(String(50), unique=True)
+    control_number: Mapped[int] = mapped_column(BigInteger)
+    request_x12: Mapped[str] = mapped_column(Text)
+    response_x12: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[dt.datetime | None]
+    active: Mapped[bool | None] = mapped_column(Boolean)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    task_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tasks.id"))
+
+
+class ControlNumber(Base):
+    """The last interchange control number (ISA13) used per sender id: each interchange we
+    send must carry a new one, across processes, so it is taken under a row lock."""
+
+    __tablename__ = "x12_control_numbers"
+
+    sender_id: Mapped[str] = mapped_column(String(15), primary_key=True)
+    last_value: Mapped[int] = mapped_column(BigInteger, default=0)

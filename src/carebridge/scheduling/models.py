@@ -66,6 +66,10 @@ class AppointmentType(UuidPk, Tracked, Base):
     visit_kind: Mapped[str] = mapped_column(String(12), default="follow-up")  # new | follow-up
     specialties: Mapped[list[str]] = mapped_column(JSON, default=list)
     room_kind: Mapped[str | None] = mapped_column(String(32))
+    # The CPT/HCPCS code a visit of this type is billed with (claims, authorization units),
+    # and whether payers want a prior authorization before it (the booking warning).
+    service_code: Mapped[str | None] = mapped_column(String(5))
+    prior_auth_required: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
 
 

@@ -128,6 +128,8 @@ class SyntheticVisitType:
     visit_kind: str
     specialties: tuple[str, ...]
     room_kind: str | None = None
+    service_code: str | None = None  # CPT/HCPCS billed
+    prior_auth_required: bool = False
 
     @property
     def held(self) -> dt.timedelta:
@@ -234,32 +236,37 @@ BROOKLYN = SyntheticLocation(
 _PHYSICIANS = ("family-medicine", "internal-medicine", "cardiology", "endocrinology", "pulmonology")
 _PRESCRIBERS = (*_PHYSICIANS, "behavioral-health")
 VISIT_TYPES = (
-    SyntheticVisitType("new-patient", "New patient visit", 40, 0, "in-person", "new", _PRESCRIBERS),
     SyntheticVisitType(
-        "follow-up", "Follow-up visit", 20, 10, "in-person", "follow-up", _PRESCRIBERS
+        "new-patient", "New patient visit", 40, 0, "in-person", "new", _PRESCRIBERS,
+        service_code="99203",
+    ),
+    SyntheticVisitType(
+        "follow-up", "Follow-up visit", 20, 10, "in-person", "follow-up", _PRESCRIBERS,
+        service_code="99213",
     ),
     SyntheticVisitType(
         "annual-wellness", "Annual wellness visit", 40, 0, "in-person", "follow-up",
-        ("family-medicine", "internal-medicine"),
+        ("family-medicine", "internal-medicine"), service_code="G0439",
     ),
     SyntheticVisitType(
         "video-check-in", "Video check-in", 20, 0, "video", "follow-up",
-        (*_PRESCRIBERS, "nutrition"),
+        (*_PRESCRIBERS, "nutrition"), service_code="99213",
     ),
     SyntheticVisitType(
         "phone-follow-up", "Phone follow-up", 15, 0, "phone", "follow-up",
-        (*_PRESCRIBERS, "nursing"),
+        (*_PRESCRIBERS, "nursing"), service_code="99212",
     ),
     SyntheticVisitType(
         "pt-session", "Physical therapy session", 45, 0, "in-person", "follow-up",
-        ("physical-therapy",), "therapy-gym",
+        ("physical-therapy",), "therapy-gym", service_code="97110", prior_auth_required=True,
     ),
     SyntheticVisitType(
         "diabetes-education", "Diabetes education", 30, 0, "in-person", "follow-up",
-        ("endocrinology", "nutrition", "nursing"),
+        ("endocrinology", "nutrition", "nursing"), service_code="G0108",
     ),
     SyntheticVisitType(
-        "lab-draw", "Lab draw", 10, 0, "in-person", "follow-up", ("laboratory", "nursing")
+        "lab-draw", "Lab draw", 10, 0, "in-person", "follow-up", ("laboratory", "nursing"),
+        service_code="36415",
     ),
 )  # fmt: skip
 _VISIT_TYPES = {kind.code: kind for kind in VISIT_TYPES}
@@ -988,6 +995,8 @@ def insert_clinic(
             visit_kind=kind.visit_kind,
             specialties=list(kind.specialties),
             room_kind=kind.room_kind,
+            service_code=kind.service_code,
+            prior_auth_required=kind.prior_auth_required,
         )
         for kind in c.visit_types
         if kind.code not in existing

@@ -34,6 +34,10 @@ class Permission(StrEnum):
     REFERRAL_WRITE = "referral:write"
     COVERAGE_READ = "coverage:read"
     COVERAGE_WRITE = "coverage:write"
+    PRIOR_AUTH_READ = "prior-auth:read"
+    PRIOR_AUTH_WRITE = "prior-auth:write"
+    BILLING_READ = "billing:read"
+    BILLING_WRITE = "billing:write"
 
 
 _EVERYONE = {Permission.WORKLIST_VIEW, Permission.ACCOUNT_SELF}
@@ -52,12 +56,16 @@ _CHART = {
     Permission.REFERRAL_WRITE,
     Permission.COVERAGE_READ,
     Permission.COVERAGE_WRITE,
+    Permission.PRIOR_AUTH_READ,
+    Permission.PRIOR_AUTH_WRITE,
 }
+# Claims and patients' billing questions: coordinators explain bills, billing works claims.
+_BILLING = {Permission.BILLING_READ, Permission.BILLING_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(_EVERYONE | {Permission.USERS_MANAGE, Permission.DIRECTORY_MANAGE}),
     Role.COORDINATOR: frozenset(
-        _EVERYONE | _CHART | {Permission.PATIENT_MERGE, Permission.DIRECTORY_MANAGE}
+        _EVERYONE | _CHART | _BILLING | {Permission.PATIENT_MERGE, Permission.DIRECTORY_MANAGE}
     ),
     Role.CLINICIAN: frozenset(_EVERYONE | _CHART),
     Role.BILLING: frozenset(
@@ -68,7 +76,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TASK_WORK,
             Permission.COVERAGE_READ,
             Permission.COVERAGE_WRITE,
+            Permission.PRIOR_AUTH_READ,
+            Permission.PRIOR_AUTH_WRITE,
         }
+        | _BILLING
     ),
     # Auditors review access; they do not administer the people they audit.
     Role.AUDITOR: frozenset(_EVERYONE | {Permission.AUDIT_READ, Permission.AUDIT_EXPORT}),
