@@ -31,6 +31,10 @@ SCENARIOS: dict[str, Scenario] = {
         "benchmarks.worklist",
         "one coordinator's first worklist page, with and without filters, at 10k and 100k patients",
     ),
+    "x12": Scenario(
+        "benchmarks.x12",
+        "271 reading vs linuxforhealth-x12 (10k transactions, same benefits); 270 build rate",
+    ),
 }
 
 USAGE = "usage: python -m benchmarks NAME [--help | OPTIONS]   (no NAME or --list: list them)"

@@ -16,10 +16,15 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from carebridge import __version__
+from carebridge.authorizations import api as authorizations_api
+from carebridge.authorizations import views as authorizations_views
+from carebridge.billing import api as billing_api
+from carebridge.billing import views as billing_views
 from carebridge.careplans import api as careplans_api
 from carebridge.careplans import team_api, team_views
 from carebridge.careplans import views as careplans_views
 from carebridge.coverage import api as coverage_api
+from carebridge.coverage import eligibility_api, eligibility_views
 from carebridge.coverage import views as coverage_views
 from carebridge.db.session import make_engine, make_sessionmaker
 from carebridge.patients import api as patients_api
@@ -67,6 +72,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     referrals_views.router,
     coverage_api.router,
     coverage_views.router,
+    eligibility_api.router,
+    eligibility_views.router,
+    authorizations_api.router,
+    authorizations_views.router,
+    billing_api.router,
+    billing_views.router,
 )
 STATIC = Path(__file__).parent / "web" / "static"
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"

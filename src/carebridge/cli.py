@@ -34,6 +34,8 @@ token_app = typer.Typer(help="API tokens for /api.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+clearinghouse_app = typer.Typer(help="Clearinghouse tools.", no_args_is_help=True)
+app.add_typer(clearinghouse_app, name="clearinghouse")
 # Piped output (scripts, `| grep`) gets wide lines so ids are never cut.
 out = Console(width=None if sys.stdout.isatty() else 200)
 
@@ -270,6 +272,24 @@ def worker(
     configure_logging(settings.log_level)
     totals = outbox_worker.run(settings, once=once)
     out.print(f"Worker stopped: {totals.summary()}.")
+
+
+@clearinghouse_app.command("simulate")
+def clearinghouse_simulate(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8790,
+) -> None:
+    """Serve the payer simulator over HTTP, for CAREBRIDGE_CLEARINGHOUSE=http (Ctrl-C stops)."""
+    from carebridge.coverage.simulator.server import make_server
+
+    server = make_server(host, port)
+    out.print(f"Payer simulator on http://{host}:{server.server_port}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        out.print("Simulator stopped.")
+    finally:
+        server.server_close()
 
 
 # --- database --------------------------------------------------------------------------

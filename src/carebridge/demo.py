@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from carebridge.authorizations import synthetic as authorizations_demo
+from carebridge.billing import synthetic as billing_demo
 from carebridge.careplans import synthetic as care_plans
 from carebridge.careplans import team_synthetic
 from carebridge.coverage import synthetic as coverage_demo
@@ -108,7 +110,10 @@ def seed_patients(
     team_synthetic.seed(db, seed=seed)  # queues, care teams and barriers
     care_plans.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     coverage_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
+    coverage_demo.seed_checks(db, settings or _demo_settings(db))
     referrals_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
+    authorizations_demo.seed(db, settings or _demo_settings(db))
+    billing_demo.seed(db, settings or _demo_settings(db))
     worklist_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     return result
 

@@ -7,16 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_benchmarks(*args: str) -> subprocess.CompletedProcess[str]:
+def run_benchmarks(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "benchmarks", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
 
@@ -47,3 +49,15 @@ def test_worklist_quick_checks_the_pages_and_reports_growth() -> None:
     assert "Traceback" not in result.stderr, result.stderr
     assert "sqlite: first-page growth p50(300) / p50(100)" in result.stdout
     assert "where a page's time goes" in result.stdout
+
+
+def test_x12_quick_compares_with_linuxforhealth_and_reports_rates() -> None:
+    # Needs the X12 oracle venv (built on first use, like the oracle tests; CI has PyPI).
+    if os.environ.get("CAREBRIDGE_TEST_NO_ORACLES") == "1":
+        pytest.skip("CAREBRIDGE_TEST_NO_ORACLES=1: no linuxforhealth-x12 to compare with")
+    result = run_benchmarks("x12", "--quick", timeout=900)
+    assert result.returncode in (0, 1), result.stderr  # the ratio on 200 reads is noise
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "identical extracted benefits: PASS" in result.stdout
+    assert "linuxforhealth-x12" in result.stdout
+    assert "270 build rate:" in result.stdout

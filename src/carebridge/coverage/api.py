@@ -18,8 +18,10 @@ from carebridge.coverage.schemas import (
     CoverageUpdate,
     PayerCreate,
     PayerRead,
+    PayerUpdate,
     PlanCreate,
     PlanRead,
+    PlanUpdate,
 )
 from carebridge.lib.time import utcnow
 from carebridge.security.audit import Actor
@@ -52,6 +54,17 @@ def add_payer(body: PayerCreate, db: Db, actor: Writer, response: Response) -> P
     return payer
 
 
+@router.patch("/payers/{payer_record_id}")
+def update_payer(
+    payer_record_id: uuid.UUID, body: PayerUpdate, db: Db, actor: Writer, response: Response
+) -> PayerRead:
+    """Edit a payer (name, EDI payer id, phone, website, prior authorization channel) or
+    deactivate / reactivate it with ``active``. 409 for a stale version or a payer id taken."""
+    payer = service.update_payer(db, actor, payer_record_id, body)
+    set_etag(response, payer.version)
+    return payer
+
+
 @router.get("/plans")
 def list_plans(
     db: Db,
@@ -66,6 +79,17 @@ def list_plans(
 def add_plan(body: PlanCreate, db: Db, actor: Writer, response: Response) -> PlanRead:
     """Add a plan to a payer; 422 for an unknown payer or plan type."""
     plan = service.add_plan(db, actor, body)
+    set_etag(response, plan.version)
+    return plan
+
+
+@router.patch("/plans/{plan_id}")
+def update_plan(
+    plan_id: uuid.UUID, body: PlanUpdate, db: Db, actor: Writer, response: Response
+) -> PlanRead:
+    """Edit a plan or deactivate / reactivate it; a deactivated plan is not offered for new
+    coverages."""
+    plan = service.update_plan(db, actor, plan_id, body)
     set_etag(response, plan.version)
     return plan
 

@@ -46,6 +46,7 @@ def _website(value: str) -> str:
 
 MemberId = Annotated[str, AfterValidator(_member_id)]
 PlanType = Annotated[str, AfterValidator(_plan_type)]
+PriorAuthChannel = Literal["x12-278", "fhir-pas"]
 Relationship = Literal["self", "spouse", "child", "other"]
 Rank = Annotated[int, Field(ge=1, le=3, description="1 primary, 2 secondary, 3 tertiary")]
 Status = Literal["active", "cancelled", "entered-in-error"]
@@ -67,7 +68,21 @@ class PayerCreate(_In):
     )
     phone: Phone | None = None
     website: Annotated[str, AfterValidator(_website), Field(max_length=300)] | None = None
+    prior_auth_channel: PriorAuthChannel = "x12-278"
     active: bool = True
+
+
+class PayerUpdate(_In):
+    """Only the fields sent change; ``version`` is the copy the change was made to.
+    ``active: false`` deactivates the payer: it can no longer be chosen for a new coverage."""
+
+    version: int
+    name: str | None = Field(None, min_length=1, max_length=200)
+    payer_id: str | None = Field(None, min_length=1, max_length=80, pattern=r"^[A-Za-z0-9-]+$")
+    phone: Phone | None = None
+    website: Annotated[str, AfterValidator(_website), Field(max_length=300)] | None = None
+    prior_auth_channel: PriorAuthChannel | None = None
+    active: bool | None = None
 
 
 class PayerRead(BaseModel):
@@ -78,6 +93,7 @@ class PayerRead(BaseModel):
     payer_id: str = Field(description="EDI payer id")
     phone: str | None
     website: str | None
+    prior_auth_channel: str = Field(description="x12-278 or fhir-pas")
     active: bool
     version: int
 
@@ -87,6 +103,15 @@ class PlanCreate(_In):
     name: str = Field(min_length=1, max_length=200)
     plan_type: PlanType
     active: bool = True
+
+
+class PlanUpdate(_In):
+    """Only the fields sent change; ``active: false`` deactivates the plan."""
+
+    version: int
+    name: str | None = Field(None, min_length=1, max_length=200)
+    plan_type: PlanType | None = None
+    active: bool | None = None
 
 
 class PlanRead(BaseModel):

@@ -25,8 +25,10 @@ from carebridge.coverage.schemas import (
     CoverageUpdate,
     PayerCreate,
     PayerRead,
+    PayerUpdate,
     PlanCreate,
     PlanRead,
+    PlanUpdate,
     Subscriber,
 )
 from carebridge.lib.errors import Conflict, NotFound, ValidationFailed, check_version
@@ -73,6 +75,60 @@ def add_payer(db: Session, actor: Actor, data: PayerCreate) -> PayerRead:
         ) from exc
     record(db, actor, Action.CREATE, entity_type="Payer", entity_id=payer.id)
     return PayerRead.model_validate(payer)
+
+
+def update_payer(db: Session, actor: Actor, payer_ref: uuid.UUID, data: PayerUpdate) -> PayerRead:
+    """Change a payer's details, channel or active flag (409 on a stale version or a payer
+    id already another payer's). Its coverages keep pointing at it."""
+    payer = db.get(Payer, payer_ref)
+    if payer is None:
+        raise NotFound(f"No payer with id {payer_ref}")
+    check_version("This payer", payer.version, data.version)
+    sent = data.model_dump(exclude_unset=True, exclude={"version"})
+    for name in ("name", "payer_id", "prior_auth_channel", "active"):
+        if name in sent and sent[name] is None:
+            raise ValidationFailed(
+                f"The {name.replace('_', ' ')} cannot be emptied. Nothing was saved.",
+                fields={name: "This field is required."},
+            )
+    if sent.get("payer_id") not in (None, payer.payer_id):
+        taken = db.scalar(select(Payer).where(Payer.payer_id == sent["payer_id"]))
+        if taken is not None:
+            raise Conflict(
+                f"Payer id {sent['payer_id']} already belongs to {taken.name}. Nothing was saved.",
+                fields={"payer_id": f"Already used by {taken.name}."},
+            )
+    for name, value in sent.items():
+        setattr(payer, name, value)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "That payer id was just taken by another payer. Nothing was saved.",
+            fields={"payer_id": "Already used."},
+        ) from exc
+    record(db, actor, Action.UPDATE, entity_type="Payer", entity_id=payer.id)
+    return PayerRead.model_validate(payer)
+
+
+def update_plan(db: Session, actor: Actor, plan_id: uuid.UUID, data: PlanUpdate) -> PlanRead:
+    plan = db.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound(f"No plan with id {plan_id}")
+    check_version("This plan", plan.version, data.version)
+    sent = data.model_dump(exclude_unset=True, exclude={"version"})
+    for name in ("name", "plan_type", "active"):
+        if name in sent and sent[name] is None:
+            raise ValidationFailed(
+                f"The {name.replace('_', ' ')} cannot be emptied. Nothing was saved.",
+                fields={name: "This field is required."},
+            )
+    for name, value in sent.items():
+        setattr(plan, name, value)
+    db.flush()
+    record(db, actor, Action.UPDATE, entity_type="Plan", entity_id=plan.id)
+    return PlanRead.model_validate(plan)
 
 
 def plans(
@@ -221,12 +277,22 @@ def _check_subscriber(values: dict[str, Any], today: dt.date) -> None:
         )
 
 
-def _check_payer_and_plan(db: Session, values: dict[str, Any]) -> None:
+def _check_payer_and_plan(
+    db: Session, values: dict[str, Any], chosen: frozenset[str] = frozenset()
+) -> None:
+    """``chosen``: which of payer_ref / plan_id were picked now (a deactivated payer or plan
+    cannot be picked for a coverage; one already on it stays)."""
     payer = db.get(Payer, values["payer_ref"])
     if payer is None:
         raise ValidationFailed(
             f"There is no payer with id {values['payer_ref']}. Nothing was saved.",
             fields={"payer_ref": "Choose the payer from the list."},
+        )
+    if "payer_ref" in chosen and not payer.active:
+        raise ValidationFailed(
+            f"{payer.name} is deactivated in the payer list; choose another payer or "
+            "reactivate it first. Nothing was saved.",
+            fields={"payer_ref": f"{payer.name} is deactivated."},
         )
     if values.get("plan_id") is None:
         return
@@ -235,6 +301,12 @@ def _check_payer_and_plan(db: Session, values: dict[str, Any]) -> None:
         raise ValidationFailed(
             f"That plan is not one of {payer.name}'s plans. Nothing was saved.",
             fields={"plan_id": f"Choose one of {payer.name}'s plans, or leave it empty."},
+        )
+    if "plan_id" in chosen and not plan.active:
+        raise ValidationFailed(
+            f"The plan {plan.name} is deactivated; choose another plan or leave it empty. "
+            "Nothing was saved.",
+            fields={"plan_id": f"{plan.name} is deactivated."},
         )
 
 
@@ -296,10 +368,11 @@ def _check(
     values: dict[str, Any],
     today: dt.date,
     exclude: uuid.UUID | None = None,
+    chosen: frozenset[str] = frozenset({"payer_ref", "plan_id"}),
 ) -> None:
     _check_dates(values)
     _check_subscriber(values, today)
-    _check_payer_and_plan(db, values)
+    _check_payer_and_plan(db, values, chosen)
     _check_cards(db, patient_id, values)
     _check_order(db, patient_id, values, exclude)
 
@@ -363,7 +436,12 @@ def update(
         sent["plan_id"] = None  # the old plan was the old payer's
     values = {c.key: getattr(coverage, c.key) for c in Coverage.__table__.columns}
     values.update(sent)
-    _check(db, coverage.patient_id, values, today, exclude=coverage.id)
+    chosen = frozenset(
+        name
+        for name in ("payer_ref", "plan_id")
+        if name in sent and sent[name] != getattr(coverage, name)
+    )
+    _check(db, coverage.patient_id, values, today, exclude=coverage.id, chosen=chosen)
     for name in (*sent, *SUBSCRIBER_FIELDS, "subscriber_member_id"):
         setattr(coverage, name, values[name])
     db.flush()

@@ -25,6 +25,7 @@ from carebridge.coverage.schemas import CoverageCreate, CoverageUpdate, PayerCre
 from carebridge.lib.time import utcnow
 from carebridge.patients.models import Patient
 from carebridge.security.audit import Actor
+from carebridge.settings import Settings
 
 # (name, EDI payer id, phone, website, kind, ((plan name, plan type), ...))
 PAYERS: tuple[tuple[str, str, str, str, str, tuple[tuple[str, str], ...]], ...] = (
@@ -201,3 +202,36 @@ def seed(db: Session, *, seed: int = 1, zone: str = "UTC") -> CoverageSeeded | N
         coverages += _cover(db, actor, rng, patient, plans, today)
     payers = (db.scalar(select(func.count()).select_from(Payer)) or 0) - before
     return CoverageSeeded(payers, sum(len(v) for v in plans.values()), coverages, uninsured)
+
+
+def seed_checks(db: Session, settings: Settings, *, limit: int = 60) -> int:
+    """Eligibility checks answered by the payer simulator, once (when there are none): the
+    primary coverage of the first ``limit`` insured patients by MRN, and every coverage
+    whose member id the simulator rejects, so the tab shows active, inactive and rejected
+    answers. How many checks were made."""
+    from carebridge.coverage import eligibility
+    from carebridge.coverage.clearinghouse import SimulatorConnector
+    from carebridge.coverage.models import EligibilityCheck
+
+    if db.scalar(select(func.count()).select_from(EligibilityCheck)):
+        return 0
+    actor = Actor.system("demo")
+    today = utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+    primaries = db.scalars(
+        select(Coverage.id)
+        .join(Patient, Patient.id == Coverage.patient_id)
+        .where(Coverage.status == "active", Coverage.rank == 1, Coverage.end_on.is_(None))
+        .order_by(Patient.mrn)
+        .limit(limit)
+    ).all()
+    rejected = db.scalars(
+        select(Coverage.id).where(Coverage.status == "active", Coverage.member_id.like("%99"))
+    ).all()
+    connector = SimulatorConnector()
+    made = 0
+    for coverage_id in dict.fromkeys([*primaries, *rejected]):
+        check = eligibility.start(db, actor, settings, coverage_id, today, "manual")
+        reply = eligibility.exchange(connector, check.request_x12)
+        eligibility.record(db, actor, settings, check.id, reply)
+        made += 1
+    return made

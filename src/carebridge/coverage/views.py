@@ -17,9 +17,16 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from carebridge.coverage import codes, service
-from carebridge.coverage.schemas import CoverageCreate, CoverageUpdate, PayerCreate, PlanCreate
-from carebridge.lib.errors import AppError, ValidationFailed
+from carebridge.coverage import codes, eligibility, service
+from carebridge.coverage.schemas import (
+    CoverageCreate,
+    CoverageUpdate,
+    PayerCreate,
+    PayerUpdate,
+    PlanCreate,
+    PlanUpdate,
+)
+from carebridge.lib.errors import AppError, NotFound, ValidationFailed
 from carebridge.patients import service as patients
 
 # The chart's own form helpers, so a coverage form reads and answers like the others.
@@ -207,6 +214,8 @@ def _tab(
             "in_force": [c for c in found if service.in_force(c, today)],
             "others": [c for c in found if not service.in_force(c, today)],
             "can_write": allows(actor.role, Permission.COVERAGE_WRITE),
+            "checks": eligibility.for_patient(db, actor, patient_id),
+            "reading": eligibility.reading,
             "form": form if form is not None else {"start_on": today.isoformat()},
             "errors": errors or {},
             **_context(request, db),
@@ -348,6 +357,8 @@ def _payers_page(
             "plan_types": codes.PLAN_TYPES,
             "payer_options": [("", "Choose…")] + [(str(p.id), p.name) for p in payers],
             "type_options": [("", "Choose…"), *codes.PLAN_TYPES.items()],
+            "channel_options": list(codes.PRIOR_AUTH_CHANNELS.items()),
+            "channels": codes.PRIOR_AUTH_CHANNELS,
             "can_write": allows(actor.role, Permission.COVERAGE_WRITE),
             "section": section,
             "form": form or {},
@@ -365,7 +376,9 @@ def payer_list(request: Request, db: Db, actor: Reader) -> Response:
 @router.post("/coverage/payers", dependencies=[Csrf])
 def add_payer(request: Request, db: Db, actor: Writer, form: Posted) -> Response:
     try:
-        parsed = PayerCreate.model_validate(_filled(form, ("name", "payer_id", "phone", "website")))
+        parsed = PayerCreate.model_validate(
+            _filled(form, ("name", "payer_id", "phone", "website", "prior_auth_channel"))
+        )
         with db.begin_nested():
             made = service.add_payer(db, actor, parsed)
     except ValidationError as exc:
@@ -394,3 +407,95 @@ def add_plan(request: Request, db: Db, actor: Writer, form: Posted) -> Response:
     return _payers_page(
         request, db, actor, section="plan", form=_typed(form), errors=errors, status_code=422
     )
+
+
+# --- editing a payer, deactivating payers and plans ----------------------------------------
+
+PAYER_FIELDS = ("name", "payer_id", "phone", "website", "prior_auth_channel")
+
+
+def _payer_page(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    payer_record_id: uuid.UUID,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    payer = next((p for p in service.payers(db) if p.id == payer_record_id), None)
+    if payer is None:
+        raise NotFound(f"No payer with id {payer_record_id}")
+    if form is None:
+        form = {
+            name: "" if getattr(payer, name) is None else str(getattr(payer, name))
+            for name in PAYER_FIELDS
+        }
+        form["active"] = "yes" if payer.active else ""
+    return render(
+        request,
+        "coverage/payer.html",
+        {
+            "payer": payer,
+            "plans": service.plans(db, payer_ref=payer.id),
+            "plan_types": codes.PLAN_TYPES,
+            "channel_options": list(codes.PRIOR_AUTH_CHANNELS.items()),
+            "can_write": allows(actor.role, Permission.COVERAGE_WRITE),
+            "form": form,
+            "errors": errors or {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/coverage/payers/{payer_record_id}")
+def payer_page(request: Request, db: Db, actor: Reader, payer_record_id: uuid.UUID) -> Response:
+    return _payer_page(request, db, actor, payer_record_id)
+
+
+@router.post("/coverage/payers/{payer_record_id}", dependencies=[Csrf])
+def edit_payer(
+    request: Request, db: Db, actor: Writer, payer_record_id: uuid.UUID, form: Posted
+) -> Response:
+    typed = _typed(form)
+    values: dict[str, Any] = {name: _text(form, name) or None for name in PAYER_FIELDS}
+    values["active"] = bool(_text(form, "active"))
+    values["version"] = _text(form, "version")
+    try:
+        parsed = PayerUpdate.model_validate(values)
+        with db.begin_nested():
+            changed = service.update_payer(db, actor, payer_record_id, parsed)
+    except ValidationError as exc:
+        errors = explain(exc)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        errors = app_errors(exc)
+        return _payer_page(
+            request, db, actor, payer_record_id, form=typed, errors=errors, status_code=exc.status
+        )
+    else:
+        state = "" if changed.active else " It is deactivated: new coverages cannot choose it."
+        return go_back(request, "/coverage/payers", f"Payer {changed.name} saved.{state}")
+    return _payer_page(
+        request, db, actor, payer_record_id, form=typed, errors=errors, status_code=422
+    )
+
+
+@router.post("/coverage/plans/{plan_id}", dependencies=[Csrf])
+def toggle_plan(
+    request: Request, db: Db, actor: Writer, plan_id: uuid.UUID, form: Posted
+) -> Response:
+    """Deactivate or reactivate a plan (the button says which)."""
+    try:
+        parsed = PlanUpdate.model_validate(
+            {"version": _text(form, "version"), "active": _text(form, "active") == "yes"}
+        )
+        with db.begin_nested():
+            changed = service.update_plan(db, actor, plan_id, parsed)
+    except (ValidationError, AppError) as exc:
+        message = exc.detail if isinstance(exc, AppError) else "The form is out of date; reload it."
+        return go_back(request, "/coverage/payers", message, "error")
+    word = "reactivated" if changed.active else "deactivated"
+    return go_back(request, f"/coverage/payers/{changed.payer_ref}", f"Plan {changed.name} {word}.")

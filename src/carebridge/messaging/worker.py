@@ -25,6 +25,9 @@ from types import FrameType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from carebridge.authorizations import timers as authorization_timers
+from carebridge.billing import plans as payment_plans
+from carebridge.coverage import eligibility_batch
 from carebridge.db.session import make_engine, make_sessionmaker, unit_of_work
 from carebridge.lib.time import utcnow
 from carebridge.messaging import email, sms
@@ -181,6 +184,19 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
     worker_id = worker_name()
     totals = Totals()
     rules_due = utcnow()
+    # Once a minute, each on its own so one failing does not hold back the others: task
+    # rules and timers, eligibility retries and the next-day batch (forced by --once),
+    # prior authorization timers, payment plan reminders and late instalments.
+    minute_jobs: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("task rules", lambda: totals.rules.add(
+            escalation.run_all(factory, zone=settings.timezone, stop=stop)
+        )),
+        ("eligibility checks", lambda: eligibility_batch.run(
+            factory, settings, stop=stop, force_batch=once
+        )),
+        ("prior authorization timers", lambda: authorization_timers.run(factory, settings)),
+        ("payment plan reminders", lambda: payment_plans.run(factory, settings)),
+    )  # fmt: skip
     try:
         with _stop_on_signals(stop):
             log.info(
@@ -191,14 +207,13 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
             while not stop.is_set():
                 if utcnow() >= rules_due:
                     rules_due = utcnow() + RULES_EVERY
-                    try:
-                        totals.rules.add(
-                            escalation.run_all(factory, zone=settings.timezone, stop=stop)
-                        )
-                    except Exception:
-                        if once:
-                            raise
-                        log.exception("task rules failed; trying again in a minute")
+                    for name, job in minute_jobs:
+                        try:
+                            job()
+                        except Exception:
+                            if once:
+                                raise
+                            log.exception("%s failed; trying again in a minute", name)
                 try:
                     totals.add(
                         run_once(factory, settings, worker_id=worker_id, senders=senders, stop=stop)

@@ -18,7 +18,7 @@ import threading
 import unicodedata
 import warnings
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -112,6 +112,30 @@ def icd10(code: str) -> Coding:
     if not normalized:
         raise ValidationFailed("Enter an ICD-10-CM code.", fields={"code": "Enter a code."})
     return _icd10(normalized)
+
+
+def icd10_list(values: Sequence[str], *, required: str | None = None) -> list[dict[str, str]]:
+    """Diagnoses typed as a list (referrals, authorizations, claims): each checked as
+    :func:`icd10`, blanks skipped, repeats dropped, order kept, as ``{"code", "display"}``.
+    ``required``: the message when none is given (None: an empty list is fine)."""
+    found: dict[str, dict[str, str]] = {}
+    for value in values:
+        if not value.strip():
+            continue
+        try:
+            coding = icd10(value)
+        except ValidationFailed as exc:
+            raise ValidationFailed(
+                f"Diagnosis {exc.detail[0].lower()}{exc.detail[1:]} Nothing was saved.",
+                fields={"diagnoses": exc.fields.get("code", exc.detail)},
+            ) from exc
+        found.setdefault(coding.code, {"code": coding.code, "display": coding.display})
+    if not found and required:
+        raise ValidationFailed(
+            f"{required} Nothing was saved.",
+            fields={"diagnoses": "Enter at least one ICD-10-CM code."},
+        )
+    return list(found.values())
 
 
 @functools.lru_cache(maxsize=4096)

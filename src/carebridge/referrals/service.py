@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, text, true
+from sqlalchemy import delete, select, true
 from sqlalchemy.orm import Session
 
+from carebridge.db import counters
 from carebridge.db.history import RecordVersion
 from carebridge.lib.errors import Conflict, NotFound, ValidationFailed, check_version
 from carebridge.lib.time import utcnow
@@ -71,21 +72,8 @@ def _live_patient(db: Session, patient_id: uuid.UUID) -> Patient:
 
 
 def diagnoses(values: Sequence[str]) -> list[dict[str, str]]:
-    """ICD-10-CM codes checked against the code set, each with its official description;
-    an unknown or non-billable code is refused, naming it."""
-    found: dict[str, dict[str, str]] = {}
-    for value in values:
-        if not value.strip():
-            continue
-        try:
-            coding = terminology.icd10(value)
-        except ValidationFailed as exc:
-            raise ValidationFailed(
-                f"Diagnosis {exc.detail[0].lower()}{exc.detail[1:]} Nothing was saved.",
-                fields={"diagnoses": exc.fields.get("code", exc.detail)},
-            ) from exc
-        found.setdefault(coding.code, {"code": coding.code, "display": coding.display})
-    return list(found.values())
+    """ICD-10-CM codes checked against the code set, each with its official description."""
+    return terminology.icd10_list(values)
 
 
 def _provider(db: Session, provider_id: uuid.UUID) -> OutsideProvider:
@@ -124,13 +112,6 @@ def _documents(db: Session, patient_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> 
                 fields={"attachment_ids": "That document is another patient's."},
             )
     return wanted
-
-
-def _next_number(db: Session) -> str:
-    value = db.execute(
-        text("UPDATE counters SET value = value + 1 WHERE name = 'referral' RETURNING value")
-    ).scalar_one()
-    return f"R{value:07d}"
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -322,7 +303,7 @@ def create(
     provider = _provider(db, data.provider_id)
     documents = _documents(db, patient.id, data.attachment_ids)
     referral = Referral(
-        number=_next_number(db),
+        number=counters.next_number(db, "referral", "R"),
         patient_id=patient.id,
         direction=data.direction,
         provider_id=provider.id,

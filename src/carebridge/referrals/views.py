@@ -1,6 +1,6 @@
 """Referral screens: the tracker across patients (overdue first), the provider directory
 (search and add), the Referrals tab on the chart, a new referral, the referral page with its
-status steps and history, and the printable referral letter.
+status steps and history, and the printable referral letter (also as a PDF).
 
 Pages only: every use case is a call into ``referrals.service`` or ``referrals.directory``,
 which audit reads and changes. Each write runs in a savepoint, so a refused one leaves
@@ -26,6 +26,7 @@ from carebridge.lib.time import utcnow
 from carebridge.patients import views as chart_views
 from carebridge.patients.models import Document
 from carebridge.referrals import codes, directory, service
+from carebridge.referrals.letter_pdf import render_letter
 from carebridge.referrals.models import Referral
 from carebridge.referrals.schemas import (
     ProviderCreate,
@@ -491,4 +492,23 @@ def letter(request: Request, db: Db, actor: Reader, referral_id: uuid.UUID) -> R
         request,
         "referrals/letter.html",
         {**context, "rcodes": codes, "printed": clinic_today(request)},
+    )
+
+
+@router.get("/referrals/{referral_id}/letter.pdf")
+def letter_pdf(request: Request, db: Db, actor: Reader, referral_id: uuid.UUID) -> Response:
+    """The same letter as a PDF to download, send or file (its read is audited as the page's)."""
+    zone = _zone(request)
+    context = service.letter_context(db, actor, referral_id, zone)
+    body = render_letter(
+        context,
+        clinic_name=settings_of(request).clinic_name,
+        printed=clinic_today(request),
+        zone=zone,
+    )
+    filename = f"referral-{context['referral'].number}.pdf"
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

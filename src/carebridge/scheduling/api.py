@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from carebridge.authorizations.service import warnings_for_booking as booking_warnings
 from carebridge.scheduling import measures, series, service, waitlist
 from carebridge.scheduling.schemas import (
     AppointmentRead,
@@ -129,9 +130,11 @@ def search_slots(body: SlotQuery, db: Db, actor: Viewer) -> list[Slot]:
 def book(body: BookIn, request: Request, db: Db, actor: Booker) -> AppointmentRead:
     """Book. 409 ``slot-taken`` says why the time is not free and lists ``alternatives``.
     With ``from_waitlist_id`` the waitlist entry is marked booked in the same transaction."""
-    booked = service.book(db, actor, settings_of(request), body)
+    settings = settings_of(request)
+    booked = service.book(db, actor, settings, body)
     if body.from_waitlist_id is not None:
         waitlist.book_from_waitlist(db, actor, body.from_waitlist_id, booked)
+    booked.warnings = booking_warnings(db, booked, settings.timezone)
     return booked
 
 

@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from carebridge.coverage.procedures import normalize_procedure
 from carebridge.lib.checksums import npi_is_valid
+from carebridge.lib.errors import ValidationFailed
 from carebridge.patients.schemas import Language, Phone
 from carebridge.scheduling.codes import CANCEL_REASONS, SPECIALTIES, DayPart, Modality, VisitKind
 
@@ -114,6 +116,15 @@ class RoomRead(_Read):
     kind: str
 
 
+def _service_code(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return normalize_procedure(value)
+    except ValidationFailed as exc:
+        raise ValueError(exc.detail) from None
+
+
 class AppointmentTypeCreate(_In):
     code: str = Field(pattern=r"^[a-z0-9-]{2,32}$")
     name: str = Field(min_length=1, max_length=120)
@@ -123,6 +134,12 @@ class AppointmentTypeCreate(_In):
     visit_kind: VisitKind = "follow-up"
     specialties: list[Specialty] = Field(default_factory=list)
     room_kind: str | None = Field(None, max_length=32)
+    service_code: Annotated[str | None, AfterValidator(_service_code)] = Field(
+        None, max_length=10, description="CPT or HCPCS code billed for the visit"
+    )
+    prior_auth_required: bool = Field(
+        False, description="Booking warns when the patient has no approved authorization"
+    )
 
 
 class AppointmentTypeRead(_Read):
@@ -135,6 +152,8 @@ class AppointmentTypeRead(_Read):
     visit_kind: str
     specialties: list[str]
     room_kind: str | None
+    service_code: str | None = None
+    prior_auth_required: bool = False
 
 
 class AvailabilityRuleCreate(_In):
@@ -285,6 +304,8 @@ class AppointmentRead(_Read):
     confirmed_at: dt.datetime | None
     note: str | None
     version: int
+    # Booking warnings (never refusals), e.g. no approved prior authorization for the service.
+    warnings: list[str] = Field(default_factory=list)
 
 
 def read_appointment(appointment: Any, join_url: str | None) -> AppointmentRead:

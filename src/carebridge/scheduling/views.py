@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import ImmutableMultiDict, QueryParams
 
+from carebridge.authorizations.service import warnings_for_booking as booking_warnings
 from carebridge.lib.errors import AppError, ValidationFailed
 from carebridge.lib.time import utcnow
 from carebridge.patients import codes as patient_codes
@@ -673,6 +674,10 @@ def book(request: Request, db: Db, actor: Booker, patient_id: uuid.UUID, form: P
             status_code=exc.status,
         )
     d = Directory.load(db, settings.timezone)
+    warnings = booking_warnings(db, booked, settings.timezone)
+    if warnings:  # booked all the same: the scheduler is told what to sort out
+        message = _booked_message(d, booked) + " Warning: " + " ".join(warnings)
+        return go_back(request, f"/patients/{patient_id}/appointments", message, "info")
     return go_back(request, f"/patients/{patient_id}/appointments", _booked_message(d, booked))
 
 

@@ -11,7 +11,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from carebridge.authorizations.models import PriorAuthorization
+from carebridge.billing.models import PaymentPlan
 from carebridge.careplans.models import CarePlan, CarePlanActivity, Goal
+from carebridge.coverage.models import EligibilityCheck
 from carebridge.lib.errors import ValidationFailed
 from carebridge.messaging.models import OutboxMessage
 from carebridge.patients.models import Patient
@@ -30,6 +33,9 @@ MODELS: dict[str, type[Any]] = {
     "OutboxMessage": OutboxMessage,
     "Task": Task,
     "Referral": Referral,
+    "PriorAuthorization": PriorAuthorization,
+    "PaymentPlan": PaymentPlan,
+    "EligibilityCheck": EligibilityCheck,
 }
 NOUNS = {
     "Patient": "patient",
@@ -41,6 +47,9 @@ NOUNS = {
     "OutboxMessage": "message to the patient",
     "Task": "task",
     "Referral": "referral",
+    "PriorAuthorization": "prior authorization",
+    "PaymentPlan": "payment plan",
+    "EligibilityCheck": "eligibility check",
 }
 # Where each is shown; {patient} and {focus} are filled from the task. Goals and activities
 # live on their care plan, which the task does not name: the patient's care plans open.
@@ -55,6 +64,9 @@ LINKS = {
     "OutboxMessage": "/patients/{patient}/contacts",
     "Task": "/tasks/{focus}",
     "Referral": "/patients/{patient}/referrals/{focus}",
+    "PriorAuthorization": "/patients/{patient}/authorizations/{focus}",
+    "PaymentPlan": "/patients/{patient}/payment-plans/{focus}",
+    "EligibilityCheck": "/patients/{patient}/eligibility-checks/{focus}",
 }
 NEEDS_PATIENT = frozenset(k for k, v in LINKS.items() if "{patient}" in v)
 

@@ -46,6 +46,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Patients", "/patients", Permission.PATIENT_READ, "patients"),
     NavItem("Schedule", "/schedule", Permission.SCHEDULE_VIEW, "schedule"),
     NavItem("Referrals", "/referrals", Permission.REFERRAL_READ, "referrals"),
+    NavItem("Authorizations", "/authorizations", Permission.PRIOR_AUTH_READ, "authorizations"),
+    NavItem("Billing", "/billing", Permission.BILLING_READ, "billing"),
     NavItem("Users", "/admin/users", Permission.USERS_MANAGE, "users"),
     NavItem("Audit log", "/audit", Permission.AUDIT_READ, "audit"),
 )

@@ -47,11 +47,17 @@ class EligibilityRequest:
     dependent: Dependent | None = None
 
 
-def _sex(value: str) -> str:
+def _demographics(birth_date: date, sex: str) -> Segment:
+    """DMG with the birth date, and the sex when known: the 270 guide's DMG03 takes only F
+    or M, so an unknown sex is left out rather than sent as U."""
     try:
-        return SEX_X12[value]
+        code = SEX_X12[sex]
     except KeyError:
-        raise ValueError(f"sex {value!r} is not one of {sorted(SEX_X12)}") from None
+        raise ValueError(f"sex {sex!r} is not one of {sorted(SEX_X12)}") from None
+    elements = ["D8", birth_date.strftime("%Y%m%d")]
+    if code in {"F", "M"}:
+        elements.append(code)
+    return Segment("DMG", tuple(elements))
 
 
 def build_270(
@@ -78,9 +84,7 @@ def build_270(
         "NM1", "IL", "1", request.subscriber_last_name, request.subscriber_first_name,
         "", "", "", "MI", request.member_id,
     )  # fmt: skip
-    subscriber_dmg = seg(
-        "DMG", "D8", request.subscriber_birth_date.strftime("%Y%m%d"), _sex(request.subscriber_sex)
-    )
+    subscriber_dmg = _demographics(request.subscriber_birth_date, request.subscriber_sex)
     inquiry = [
         seg("DTP", "291", "D8", request.service_date.strftime("%Y%m%d")),
         # EQ01 repeats: one EQ asks about several service types at once.
@@ -103,7 +107,7 @@ def build_270(
             seg("HL", "4", "3", "23", "0"),
             *patient_loop,
             seg("NM1", "03", "1", dependent.last_name, dependent.first_name),
-            seg("DMG", "D8", dependent.birth_date.strftime("%Y%m%d"), _sex(dependent.sex)),
+            _demographics(dependent.birth_date, dependent.sex),
             *inquiry,
         ]
     interchange = build_interchange(

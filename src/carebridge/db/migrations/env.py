@@ -9,6 +9,8 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 
 # Every domain's models, so autogenerate and `alembic check` see the whole schema.
+import carebridge.authorizations.models
+import carebridge.billing.models
 import carebridge.careplans.models
 import carebridge.coverage.models
 import carebridge.db.history

@@ -1,0 +1,1 @@
+"""Claims (837P) and their status, billing inquiries, estimates and payment plans."""
