@@ -6,6 +6,7 @@ Nothing reads settings at import time: call :func:`get_settings` (cached) or bui
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import re
@@ -88,6 +89,12 @@ class Settings(BaseSettings):
     clearinghouse_timeout_seconds: float = Field(30.0, gt=0, le=300)
     clearinghouse_max_attempts: int = Field(
         4, ge=1, le=20, description="Tries before a request is left failed and a task raised"
+    )
+    hl7_application: str = Field("CAREBRIDGE", description="MSH-3 of the ACKs we send")
+    hl7_facility: str = Field("CAREBRIDGE", description="MSH-4 of the ACKs we send")
+    clinic_holidays: list[dt.date] = Field(
+        default_factory=list,
+        description="Days the clinic is closed besides US federal holidays (business days)",
     )
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Proxy addresses whose X-Forwarded-For is believed"

@@ -38,6 +38,9 @@ class Permission(StrEnum):
     PRIOR_AUTH_WRITE = "prior-auth:write"
     BILLING_READ = "billing:read"
     BILLING_WRITE = "billing:write"
+    TRANSITION_READ = "transition:read"
+    TRANSITION_WRITE = "transition:write"
+    HL7_MANAGE = "hl7:manage"
 
 
 _EVERYONE = {Permission.WORKLIST_VIEW, Permission.ACCOUNT_SELF}
@@ -58,12 +61,17 @@ _CHART = {
     Permission.COVERAGE_WRITE,
     Permission.PRIOR_AUTH_READ,
     Permission.PRIOR_AUTH_WRITE,
+    Permission.TRANSITION_READ,
+    Permission.TRANSITION_WRITE,
 }
 # Claims and patients' billing questions: coordinators explain bills, billing works claims.
 _BILLING = {Permission.BILLING_READ, Permission.BILLING_WRITE}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(_EVERYONE | {Permission.USERS_MANAGE, Permission.DIRECTORY_MANAGE}),
+    # The interface queue (rejected HL7 messages) is the clinic IT's; coordinators see it too.
+    Role.ADMIN: frozenset(
+        _EVERYONE | {Permission.USERS_MANAGE, Permission.DIRECTORY_MANAGE, Permission.HL7_MANAGE}
+    ),
     Role.COORDINATOR: frozenset(
         _EVERYONE | _CHART | _BILLING | {Permission.PATIENT_MERGE, Permission.DIRECTORY_MANAGE}
     ),

@@ -19,7 +19,8 @@ import carebridge.patients.models
 import carebridge.referrals.models
 import carebridge.scheduling.models
 import carebridge.security.models
-import carebridge.tasks.models  # noqa: F401
+import carebridge.tasks.models
+import carebridge.transitions.models  # noqa: F401
 from carebridge.db.base import Base, UtcDateTime
 from carebridge.db.session import make_engine
 
