@@ -19,6 +19,10 @@ SCENARIOS: dict[str, Scenario] = {
         "benchmarks.api_overhead",
         "authenticated GET /api/v1/me through the full app vs a bare Starlette + orjson route",
     ),
+    "hl7": Scenario(
+        "benchmarks.hl7",
+        "MLLP listener: ADT messages/s and ACK latency, commit before ACK, vs an ACK-only server",
+    ),
     "patients": Scenario(
         "benchmarks.patients",
         "bulk seeding vs raw executemany; search latency at 10k and 100k patients",

@@ -42,6 +42,9 @@ from carebridge.tasks import api as tasks_api
 from carebridge.tasks import day as tasks_day
 from carebridge.tasks import queues_api, queues_views, rules_api, rules_views
 from carebridge.tasks import views as tasks_views
+from carebridge.transitions import api as transitions_api
+from carebridge.transitions import hl7_api
+from carebridge.transitions import views as transitions_views
 from carebridge.web import errors
 from carebridge.web import views as web_views
 from carebridge.web.middleware import BodyLimit, RequestContext, RequestIdFilter
@@ -78,6 +81,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     authorizations_views.router,
     billing_api.router,
     billing_views.router,
+    hl7_api.router,
+    transitions_api.router,
+    transitions_views.router,
 )
 STATIC = Path(__file__).parent / "web" / "static"
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"

@@ -36,6 +36,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 clearinghouse_app = typer.Typer(help="Clearinghouse tools.", no_args_is_help=True)
 app.add_typer(clearinghouse_app, name="clearinghouse")
+hl7_app = typer.Typer(help="HL7 v2 interface (the hospitals' ADT feed).", no_args_is_help=True)
+app.add_typer(hl7_app, name="hl7")
 # Piped output (scripts, `| grep`) gets wide lines so ids are never cut.
 out = Console(width=None if sys.stdout.isatty() else 200)
 
@@ -290,6 +292,121 @@ def clearinghouse_simulate(
         out.print("Simulator stopped.")
     finally:
         server.server_close()
+
+
+@hl7_app.command("listen")
+def hl7_listen(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 2575,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate (chain): serve MLLP over TLS")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert")] = None,
+    max_connections: Annotated[
+        int, typer.Option(min=1, help="Connections beyond this are closed at once")
+    ] = 100,
+    idle_timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds without a message before a connection closes")
+    ] = 300,
+) -> None:
+    """Receive the ADT feed over MLLP: each message is committed before its ACK is sent;
+    stops on Ctrl-C or SIGTERM after acknowledging the messages in hand."""
+    import ssl
+
+    from carebridge.app import configure_logging
+    from carebridge.transitions import mllp
+
+    if (tls_cert is None) != (tls_key is None):
+        raise fail("--tls-cert and --tls-key go together: give both or neither")
+    settings = _settings()
+    _ready(settings)
+    configure_logging(settings.log_level)
+    context = None
+    if tls_cert is not None and tls_key is not None:
+        try:
+            context = mllp.tls_context(str(tls_cert), str(tls_key))
+        except (OSError, ssl.SSLError) as exc:
+            raise fail(f"cannot use --tls-cert {tls_cert} / --tls-key {tls_key}: {exc}") from None
+    scheme = "MLLP over TLS" if context else "MLLP"
+
+    def ready(bound: int) -> None:
+        out.print(f"Listening for HL7 v2 ({scheme}) on {host}:{bound} (Ctrl-C stops)")
+
+    try:
+        stats = mllp.serve(
+            settings,
+            host,
+            port,
+            ssl=context,
+            ready=ready,
+            max_connections=max_connections,
+            idle_timeout=idle_timeout,
+        )
+    except OSError as exc:
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    out.print(f"Listener stopped: {stats.line()}.")
+
+
+@hl7_app.command("import")
+def hl7_import(
+    files: Annotated[
+        list[Path], typer.Argument(help="Files of HL7 v2 messages (batch FHS/BHS wrappers allowed)")
+    ],
+) -> None:
+    """Apply HL7 v2 messages from files, each committed on its own; exits 1 when any was
+    rejected (they stay on the interface's dead-letter list)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    from carebridge.db.session import make_engine, make_sessionmaker, unit_of_work
+    from carebridge.transitions import inbox
+
+    settings = _settings()
+    _ready(settings)
+    batches: list[tuple[str, list[str]]] = []
+    for path in files:
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except OSError as exc:
+            raise fail(f"cannot read {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise fail(f"{path} is not UTF-8 text (byte {exc.start})") from None
+        batches.append((str(path), inbox.split_batch(text)))
+    counts = {"applied": 0, "duplicate": 0, "rejected": 0}
+    problems: list[str] = []
+    engine = make_engine(settings.database_url)
+    bar = Bar(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    try:
+        factory = make_sessionmaker(engine)
+        with bar:
+            task = bar.add_task("HL7 messages", total=sum(len(m) for _, m in batches))
+            for name, messages in batches:
+                for number, raw in enumerate(messages, start=1):
+                    with unit_of_work(factory) as db:
+                        outcome = inbox.receive(
+                            db, raw, source="file", peer=f"{name}#{number}", settings=settings
+                        )
+                    counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                    if outcome.status == "rejected":
+                        problems.append(f"{name} message {number}: {outcome.code} {outcome.error}")
+                    bar.advance(task)
+    finally:
+        engine.dispose()
+    for line in problems:
+        typer.echo(f"rejected: {line}", err=True)
+    out.print(
+        f"{counts['applied']} applied, {counts['duplicate']} duplicate, "
+        f"{counts['rejected']} rejected."
+    )
+    if counts["rejected"]:
+        raise typer.Exit(1)
 
 
 # --- database --------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from carebridge.security.roles import Role
 from carebridge.security.schemas import UserCreate
 from carebridge.settings import Settings, load_settings
 from carebridge.tasks import synthetic as worklist_demo
+from carebridge.transitions import synthetic as transitions_demo
 
 DEMO_PASSWORD = "care-coordination-demo"  # noqa: S105 - printed for the demo sign-in
 
@@ -114,6 +115,7 @@ def seed_patients(
     referrals_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     authorizations_demo.seed(db, settings or _demo_settings(db))
     billing_demo.seed(db, settings or _demo_settings(db))
+    transitions_demo.seed(db, settings or _demo_settings(db))
     worklist_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     return result
 

@@ -35,7 +35,16 @@ def test_coordinator_signs_in_and_lands_on_my_day(page: Page, live_server: LiveS
     nav = page.get_by_role("navigation", name="Main")
     # No Users, no Audit log.
     expect(nav.get_by_role("link")).to_have_text(
-        ["My day", "Patients", "Schedule", "Referrals", "Authorizations", "Billing"]
+        [
+            "My day",
+            "Patients",
+            "Schedule",
+            "Transitions",
+            "Referrals",
+            "Authorizations",
+            "Billing",
+            "Interface queue",
+        ]
     )
     expect(nav.get_by_role("link", name="My day")).to_have_attribute("aria-current", "page")
     expect(page.locator(".user-menu > summary")).to_contain_text("coordinator")

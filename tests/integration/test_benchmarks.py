@@ -61,3 +61,13 @@ def test_x12_quick_compares_with_linuxforhealth_and_reports_rates() -> None:
     assert "identical extracted benefits: PASS" in result.stdout
     assert "linuxforhealth-x12" in result.stdout
     assert "270 build rate:" in result.stdout
+
+
+def test_hl7_quick_sends_a_feed_over_mllp_and_reports_rates() -> None:
+    database = "both" if os.environ.get("CAREBRIDGE_TEST_DATABASE_URL") else "sqlite"
+    result = run_benchmarks("hl7", "--quick", "--database", database, timeout=300)
+    assert result.returncode in (0, 1), result.stderr  # 300 messages: the rate is noise
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "carebridge (sqlite)" in result.stdout
+    assert "ack-only" in result.stdout
+    assert "all 300 acknowledged messages found stored" in result.stdout

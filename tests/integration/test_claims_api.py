@@ -28,10 +28,15 @@ from carebridge.scheduling.models import Appointment, AppointmentType
 from carebridge.security.audit import Actor
 from carebridge.settings import Settings
 from tests.integration.test_coverage_api import payer, plan
+from tests.integration.test_patients_api import unique_name
 from tests.integration.test_referrals_api import count, document, problem
 from tests.integration.test_scheduling_api import CHICAGO, api, book, clinic, next_weekday, ok
 
 __all__ = ["api", "clinic"]  # fixtures used here
+
+
+def birth_date() -> str:
+    return (dt.date(1940, 1, 1) + dt.timedelta(days=secrets.randbelow(20_000))).isoformat()
 
 
 def billed_patient(api: TestClient, member_id: str = "LSH48192031") -> dict[str, Any]:
@@ -40,9 +45,10 @@ def billed_patient(api: TestClient, member_id: str = "LSH48192031") -> dict[str,
         api.post(
             "/api/v1/patients",
             json={
-                "family_name": "Zed" + secrets.token_hex(4),
+                # Distinct name and birth date: alike test patients are refused as duplicates.
+                "family_name": unique_name(),
                 "given_names": "Ana",
-                "birth_date": "1971-04-05",
+                "birth_date": birth_date(),
                 "sex": "female",
                 "address_line1": "5 Elm Street",
                 "city": "Austin",
@@ -329,8 +335,8 @@ def test_bad_input_is_refused_and_nothing_stored(
     uninsured = ok(
         api.post(
             "/api/v1/patients",
-            json={"family_name": "Zed" + secrets.token_hex(4), "given_names": "Bo",
-                  "birth_date": "1980-01-01", "sex": "male"},
+            json={"family_name": unique_name(), "given_names": "Bo",
+                  "birth_date": birth_date(), "sex": "male"},
         ),
         201,
     )  # fmt: skip

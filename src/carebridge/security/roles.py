@@ -73,7 +73,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _EVERYONE | {Permission.USERS_MANAGE, Permission.DIRECTORY_MANAGE, Permission.HL7_MANAGE}
     ),
     Role.COORDINATOR: frozenset(
-        _EVERYONE | _CHART | _BILLING | {Permission.PATIENT_MERGE, Permission.DIRECTORY_MANAGE}
+        _EVERYONE
+        | _CHART
+        | _BILLING
+        | {Permission.PATIENT_MERGE, Permission.DIRECTORY_MANAGE, Permission.HL7_MANAGE}
     ),
     Role.CLINICIAN: frozenset(_EVERYONE | _CHART),
     Role.BILLING: frozenset(

@@ -21,6 +21,7 @@ from carebridge.patients.models import Patient
 from carebridge.referrals.models import Referral
 from carebridge.scheduling.models import Appointment, WaitlistEntry
 from carebridge.tasks.models import Task
+from carebridge.transitions.models import Transition
 
 # Records a task may concern, by the name other domains give them.
 MODELS: dict[str, type[Any]] = {
@@ -36,6 +37,7 @@ MODELS: dict[str, type[Any]] = {
     "PriorAuthorization": PriorAuthorization,
     "PaymentPlan": PaymentPlan,
     "EligibilityCheck": EligibilityCheck,
+    "Transition": Transition,
 }
 NOUNS = {
     "Patient": "patient",
@@ -50,6 +52,7 @@ NOUNS = {
     "PriorAuthorization": "prior authorization",
     "PaymentPlan": "payment plan",
     "EligibilityCheck": "eligibility check",
+    "Transition": "transition of care",
 }
 # Where each is shown; {patient} and {focus} are filled from the task. Goals and activities
 # live on their care plan, which the task does not name: the patient's care plans open.
@@ -67,6 +70,7 @@ LINKS = {
     "PriorAuthorization": "/patients/{patient}/authorizations/{focus}",
     "PaymentPlan": "/patients/{patient}/payment-plans/{focus}",
     "EligibilityCheck": "/patients/{patient}/eligibility-checks/{focus}",
+    "Transition": "/patients/{patient}/transitions/{focus}",
 }
 NEEDS_PATIENT = frozenset(k for k, v in LINKS.items() if "{patient}" in v)
 

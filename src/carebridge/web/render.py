@@ -45,9 +45,11 @@ NAV: tuple[NavItem, ...] = (
     NavItem("My day", "/", Permission.WORKLIST_VIEW, "home"),
     NavItem("Patients", "/patients", Permission.PATIENT_READ, "patients"),
     NavItem("Schedule", "/schedule", Permission.SCHEDULE_VIEW, "schedule"),
+    NavItem("Transitions", "/transitions", Permission.TRANSITION_READ, "transitions"),
     NavItem("Referrals", "/referrals", Permission.REFERRAL_READ, "referrals"),
     NavItem("Authorizations", "/authorizations", Permission.PRIOR_AUTH_READ, "authorizations"),
     NavItem("Billing", "/billing", Permission.BILLING_READ, "billing"),
+    NavItem("Interface queue", "/hl7/messages", Permission.HL7_MANAGE, "hl7"),
     NavItem("Users", "/admin/users", Permission.USERS_MANAGE, "users"),
     NavItem("Audit log", "/audit", Permission.AUDIT_READ, "audit"),
 )
