@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, lazyload
 
 from carebridge.lib.errors import AppError
+from carebridge.lib.ids import new_id
 from carebridge.patients import service as patients
 from carebridge.patients.models import Identifier, Patient
 from carebridge.patients.schemas import IdentifierIn, PatientCreate, PatientUpdate, PhoneIn, e164
@@ -130,41 +131,80 @@ def _ours(ident: Ident, settings_facility: str) -> bool:
     return ident.authority in (patients.MRN_SYSTEM, settings_facility)
 
 
+_CHART_ONLY = (lazyload(Patient.identifiers), lazyload(Patient.telecoms))
+
+
 def _live(db: Session, patient_id: uuid.UUID) -> Patient:
-    patient = db.get(Patient, patient_id)
+    """The chart, following merges to the surviving one. Its identifiers and telecoms are
+    loaded when first read (most messages read neither)."""
+    patient = db.get(Patient, patient_id, options=_CHART_ONLY)
     seen = set()
     while patient is not None and patient.merged_into_id is not None:
         if patient.id in seen:
             break
         seen.add(patient.id)
-        patient = db.get(Patient, patient.merged_into_id)
+        patient = db.get(Patient, patient.merged_into_id, options=_CHART_ONLY)
     if patient is None:  # a foreign key guarantees it; kept for the type checker
         raise Hl7Error("A chart referenced by an identifier is missing", "PID-3", INTERNAL_ERROR)
     return patient
 
 
-def _holder(db: Session, ident: Ident, head: Header, facility: str) -> uuid.UUID | None:
-    if _ours(ident, facility):
-        found = db.scalar(select(Patient.id).where(Patient.mrn == ident.value))
-        if found is not None:
-            return found
-    return db.scalar(
-        select(Identifier.patient_id).where(
-            Identifier.system == _system(ident, head),
-            Identifier.value == ident.value[:80],
-            Identifier.status == "active",
-        )
+_BY_MRN = (
+    select(Patient).where(Patient.mrn.in_(bindparam("mrns", expanding=True))).options(*_CHART_ONLY)
+)
+_BY_IDENTIFIER = (
+    select(Identifier.system, Identifier.value, Patient)
+    .join(Patient, Patient.id == Identifier.patient_id)
+    .where(
+        Identifier.system.in_(bindparam("systems", expanding=True)),
+        Identifier.value.in_(bindparam("values", expanding=True)),
+        Identifier.status == "active",
     )
+    .options(*_CHART_ONLY)
+)
+
+
+def _holders(db: Session, idents: list[Ident], head: Header, facility: str) -> dict[Ident, Patient]:
+    """The chart each identifier is on, if any: one of ours (our MRN system or facility) by
+    MRN first, then any by an active identifier (system and value are unique). At most two
+    queries, however many identifiers there are."""
+    found: dict[Ident, Patient] = {}
+    mrns = {ident.value for ident in idents if _ours(ident, facility)}
+    if mrns:
+        by_mrn = {p.mrn: p for p in db.scalars(_BY_MRN, {"mrns": sorted(mrns)})}
+        for ident in idents:
+            if _ours(ident, facility) and ident.value in by_mrn:
+                found[ident] = by_mrn[ident.value]
+    keys = {(_system(i, head), i.value[:80]) for i in idents if i not in found}
+    if keys:
+        rows = db.execute(
+            _BY_IDENTIFIER,
+            {"systems": sorted({k[0] for k in keys}), "values": sorted({k[1] for k in keys})},
+        )
+        held = {(system, value): chart for system, value, chart in rows}
+        for ident in idents:
+            key = (_system(ident, head), ident.value[:80])
+            if ident not in found and key in held:
+                found[ident] = held[key]
+    return found
 
 
 def by_identifiers(db: Session, idents: list[Ident], head: Header, facility: str) -> Patient | None:
+    return _by_identifiers(db, idents, head, facility)[0]
+
+
+def _by_identifiers(
+    db: Session, idents: list[Ident], head: Header, facility: str
+) -> tuple[Patient | None, dict[Ident, Patient]]:
+    """The chart the identifiers name, and the chart each identifier is on."""
     charts: dict[uuid.UUID, Patient] = {}
+    holders = _holders(db, [i for i in idents if i.type not in NOT_PERSON_IDS], head, facility)
     for ident in idents:
         if ident.type in NOT_PERSON_IDS:
             continue
-        holder = _holder(db, ident, head, facility)
+        holder = holders.get(ident)
         if holder is not None:
-            chart = _live(db, holder)
+            chart = _live(db, holder.id)
             charts[chart.id] = chart
     if len(charts) > 1:
         mrns = ", ".join(sorted(c.mrn for c in charts.values()))
@@ -174,7 +214,7 @@ def by_identifiers(db: Session, idents: list[Ident], head: Header, facility: str
             "PID-3",
             DUPLICATE_KEY,
         )
-    return next(iter(charts.values()), None)
+    return next(iter(charts.values()), None), holders
 
 
 def _phones(who: Person) -> list[PhoneIn]:
@@ -229,16 +269,37 @@ def _us_postal(code: str) -> bool:
 
 
 def _add_identifiers(
-    db: Session, patient: Patient, who: Person, head: Header, facility: str
-) -> None:
+    db: Session,
+    patient: Patient,
+    who: Person,
+    head: Header,
+    facility: str,
+    holders: dict[Ident, Patient] | None = None,
+) -> bool:
+    """Add the message's identifiers the chart lacks; whether any was added. ``holders``
+    (from the lookup that found the chart) spares reading the chart's identifiers when each
+    one is already active on it."""
+    holders = holders or {}
+    candidates = [
+        ident
+        for ident in who.identifiers
+        if ident.type not in NOT_PERSON_IDS
+        and not _ours(ident, facility)
+        and (ident not in holders or holders[ident].id != patient.id)
+    ]
+    if not candidates:
+        return False
     held = {(i.system, i.value) for i in patient.identifiers}
-    for ident in who.identifiers:
-        if ident.type in NOT_PERSON_IDS or _ours(ident, facility):
-            continue
+    missing = [i for i in candidates if (_system(i, head), i.value[:80]) not in held]
+    if not missing:
+        return False
+    holders = _holders(db, missing, head, facility)
+    added = False
+    for ident in missing:
         key = (_system(ident, head), ident.value[:80])
         if key in held:
             continue
-        if _holder(db, ident, head, facility) is not None:
+        if ident in holders:
             continue  # on another chart: by_identifiers refused a real conflict already
         patients.add_identifier(
             db,
@@ -252,6 +313,8 @@ def _add_identifiers(
             ),
         )
         held.add(key)
+        added = True
+    return added
 
 
 def find_or_register(
@@ -260,7 +323,7 @@ def find_or_register(
     """The chart this PID is about: by identifier, else a very likely demographic match, else
     a new chart with a review task. With ``update`` (A08, A28, A31) the chart takes the
     message's non-empty demographics; nothing is blanked."""
-    patient = by_identifiers(db, who.identifiers, head, facility)
+    patient, holders = _by_identifiers(db, who.identifiers, head, facility)
     matched_by = "identifier"
     if patient is None:
         data = _create_data(who, head)
@@ -271,10 +334,9 @@ def find_or_register(
             matched_by = f"demographics ({best.score}: {'; '.join(best.reasons)})"
         else:
             return _register(db, who, head, data, candidates, now, facility)
-    if update:
-        _update_demographics(db, patient, who)
-    _add_identifiers(db, patient, who, head, facility)
-    db.refresh(patient)
+    changed = _update_demographics(db, patient, who) if update else False
+    if _add_identifiers(db, patient, who, head, facility, holders) or changed:
+        db.refresh(patient)
     record(
         db,
         SYSTEM,
@@ -338,7 +400,8 @@ def _register(
     return patient
 
 
-def _update_demographics(db: Session, patient: Patient, who: Person) -> None:
+def _update_demographics(db: Session, patient: Patient, who: Person) -> bool:
+    """Whether the chart was changed."""
     changes: dict[str, Any] = {}
     if who.family and who.family[:100] != patient.family_name:
         changes["family_name"] = who.family[:100]
@@ -360,7 +423,7 @@ def _update_demographics(db: Session, patient: Patient, who: Person) -> None:
         kept = [PhoneIn(number=n, use="home") for n in current]
         changes["phones"] = (kept + new)[:5]
     if not changes:
-        return
+        return False
     try:
         data = PatientUpdate(version=patient.version, **changes)
     except ValidationError as exc:
@@ -369,6 +432,7 @@ def _update_demographics(db: Session, patient: Patient, who: Person) -> None:
         patients.update_patient(db, SYSTEM, patient.id, data)
     except AppError as exc:
         raise Hl7Error(f"PID: {exc.detail}", "PID", INTERNAL_ERROR) from None
+    return True
 
 
 # --- merge ------------------------------------------------------------------------------------
@@ -456,13 +520,11 @@ def _visit_event(
     v = visit(message, zone)
     happened = event_time(message, zone) or head.sent_at or now
     facility = (head.sending_facility or v.facility or head.sending_application)[:227]
-    number = (
-        v.visit_number
-        or (message.value(message.segment("PID"), 18) if message.segment("PID") else "")
-        or None
-    )
+    pid = message.segment("PID")
+    number = v.visit_number or (message.value(pid, 18) if pid is not None else "") or None
     number = number[:80] if number else None
-    encounter = _find_encounter(db, facility, number, patient)
+    with db.no_autoflush:  # what is pending (audit rows) cannot change which visit it is
+        encounter = _find_encounter(db, facility, number, patient)
     if encounter is not None and encounter.patient_id != patient.id:
         raise Hl7Error(
             f"Visit {number} at {facility} belongs to another chart; send A40/A45 to move it",
@@ -477,6 +539,7 @@ def _visit_event(
     created = encounter is None
     if encounter is None:
         encounter = Encounter(
+            id=new_id(),
             patient_id=patient.id,
             facility=facility,
             visit_number=number,
@@ -540,7 +603,6 @@ def _visit_event(
     if found:
         encounter.diagnoses = [d.as_dict() for d in found]
     encounter.last_event = event
-    db.flush()
     record(
         db,
         SYSTEM,
@@ -551,6 +613,7 @@ def _visit_event(
         reason=f"HL7 {event} {head.control_id}: {before if not created else 'new'} -> "
         f"{encounter.status}"[:500],
     )
+    db.flush()  # the visit and its audit rows in one go
     for hook in hooks:
         if hook == "admit":
             workflow.on_admit(db, encounter, settings, now)

@@ -173,8 +173,35 @@ def normalise(raw: str) -> str:
     return "\r".join(s for s in segments if s.strip())
 
 
+class Segment:
+    """One segment, split into fields only when first read: ``fields[n]`` is field ``n`` as
+    sent (for MSH, ``fields[1]`` is MSH-1, the field separator, and ``fields[2]`` MSH-2)."""
+
+    __slots__ = ("_fields", "_separator", "name", "text")
+
+    def __init__(self, text: str, field_sep: str):
+        self.name = text[:3]
+        self.text = text
+        self._separator = field_sep
+        self._fields: list[str] | None = None
+
+    @property
+    def fields(self) -> list[str]:
+        if self._fields is None:
+            if self.name == "MSH":
+                self._fields = ["MSH", self._separator, *self.text[4:].split(self._separator)]
+            else:
+                self._fields = self.text.split(self._separator)
+        return self._fields
+
+
 class Message:
-    """A parsed message with accessors that always give unescaped strings."""
+    """A parsed message with accessors that always give unescaped strings.
+
+    Only the segment boundaries are found up front; a segment is split into fields, and a
+    field into repetitions, components and subcomponents, when it is read, so the long
+    segments an ADT message carries and we never read (OBX, IN1, GT1, ROL, NK1) cost nothing.
+    Unescaping is python-hl7's, with this message's separators."""
 
     def __init__(self, raw: str):
         text = normalise(raw)
@@ -195,6 +222,7 @@ class Message:
         self.repetition_sep = self.encoding[1]
         self.escape_char = self.encoding[2]
         self.subcomponent_sep = self.encoding[3]
+        self._segments: list[Segment] = []
         for number, segment_text in enumerate(text.split("\r"), start=1):
             name = segment_text[:3]
             if not _SEGMENT_ID.match(name) or segment_text[3:4] not in ("", self.field_sep):
@@ -203,37 +231,46 @@ class Message:
                     f"segment {number}",
                     SEGMENT_SEQUENCE,
                 )
-        try:
-            self._message = hl7.parse(text)
-        except (hl7.ParseException, ValueError, IndexError) as exc:
-            raise reject(f"The message cannot be parsed: {exc}", "MSH", SEGMENT_SEQUENCE) from None
+            self._segments.append(Segment(segment_text, self.field_sep))
+        self._escapes = hl7.Message(
+            esc=self.escape_char,
+            separators="\r"
+            + self.field_sep
+            + self.repetition_sep
+            + self.component_sep
+            + self.subcomponent_sep,
+        )
 
-    def segments(self, name: str) -> list[hl7.Segment]:
-        return [s for s in self._message if str(s[0]) == name]
+    def segments(self, name: str) -> list[Segment]:
+        return [s for s in self._segments if s.name == name]
 
-    def segment(self, name: str) -> hl7.Segment | None:
-        found = self.segments(name)
-        return found[0] if found else None
+    def segment(self, name: str) -> Segment | None:
+        return next((s for s in self._segments if s.name == name), None)
 
     def names(self) -> list[str]:
-        return [str(s[0]) for s in self._message]
+        return [s.name for s in self._segments]
 
-    def raw_field(self, segment: hl7.Segment, number: int) -> str:
-        if str(segment[0]) == "MSH":
+    def raw_field(self, segment: Segment, number: int) -> str:
+        if segment.name == "MSH":
             if number == 1:
                 return self.field_sep
             if number == 2:
                 return self.encoding
-        if number >= len(segment):
+        fields = segment.fields
+        if number >= len(fields):
             return ""
-        return str(segment[number])
+        return fields[number]
 
     def _unescape(self, text: str) -> str:
         if self.escape_char not in text:
             return text
-        return str(self._message.unescape(text))
+        try:
+            return str(self._escapes.unescape(text))
+        except ValueError:
+            shown = text if len(text) <= 60 else text[:59] + "…"
+            raise reject(f"an escape sequence is not valid HL7 in {shown!r}", None, "102") from None
 
-    def repetitions(self, segment: hl7.Segment, number: int) -> list[list[list[str]]]:
+    def repetitions(self, segment: Segment, number: int) -> list[list[list[str]]]:
         """Field ``number`` as repetitions of components of subcomponents, unescaped."""
         text = self.raw_field(segment, number)
         if not text:
@@ -246,7 +283,7 @@ class Message:
             for repetition in text.split(self.repetition_sep)
         ]
 
-    def value(self, segment: hl7.Segment, number: int, component: int = 1, sub: int = 1) -> str:
+    def value(self, segment: Segment, number: int, component: int = 1, sub: int = 1) -> str:
         """One value (first repetition), unescaped and stripped; "" when absent."""
         reps = self.repetitions(segment, number)
         return pick(reps[0], component, sub) if reps else ""
@@ -399,7 +436,7 @@ def event_time(message: Message, zone: str) -> dt.datetime | None:
     )
 
 
-def identifiers(message: Message, segment: hl7.Segment, number: int) -> list[Ident]:
+def identifiers(message: Message, segment: Segment, number: int) -> list[Ident]:
     found = []
     for rep in message.repetitions(segment, number):
         value = pick(rep, 1)
@@ -415,7 +452,7 @@ def identifiers(message: Message, segment: hl7.Segment, number: int) -> list[Ide
 _SEX = {"M": "male", "F": "female", "O": "other", "U": "unknown", "A": "other", "N": "other"}
 
 
-def person(message: Message, zone: str, *, segment: hl7.Segment | None = None) -> Person:
+def person(message: Message, zone: str, *, segment: Segment | None = None) -> Person:
     pid = segment if segment is not None else message.segment("PID")
     if pid is None:
         raise Hl7Error("The message has no PID segment", "PID", SEGMENT_SEQUENCE)
@@ -468,7 +505,7 @@ def _person_name(rep: list[list[str]]) -> str | None:
     return name or pick(rep, 1) or None
 
 
-def visit(message: Message, zone: str, *, segment: hl7.Segment | None = None) -> Visit:
+def visit(message: Message, zone: str, *, segment: Segment | None = None) -> Visit:
     pv1 = segment if segment is not None else message.segment("PV1")
     if pv1 is None:
         raise Hl7Error("The message has no PV1 segment", "PV1", SEGMENT_SEQUENCE)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -85,11 +85,22 @@ class Hl7MessageRead(BaseModel):
 # --- receiving --------------------------------------------------------------------------------
 
 
-def store(db: Session, raw: str, *, source: str, peer: str | None, now: dt.datetime) -> Hl7Message:
-    """Keep the message exactly as received, before anything else (flushed, not committed)."""
+def store(
+    db: Session,
+    raw: str,
+    *,
+    source: str,
+    peer: str | None,
+    now: dt.datetime,
+    head: Header | None = None,
+) -> Hl7Message:
+    """Keep the message exactly as received, before anything else (flushed, not committed);
+    with its header already read, described too, in the same INSERT."""
     message = Hl7Message(
         received_at=now, source=source[:8], peer=(peer or None) and peer[:200], raw=raw
     )
+    if head is not None:
+        _describe(message, head)
     db.add(message)
     db.flush()
     return message
@@ -134,7 +145,6 @@ def _finish(
             original.status = "resolved"
             original.resolved_at = now
             original.resolution = f"replayed as message {message.id}"
-    db.flush()
     record(
         db,
         adt.SYSTEM,
@@ -163,15 +173,44 @@ def _finish(
     )
 
 
+# Core statements for the control-id check: a row per message, never read as an object.
+_EARLIER = select(AppliedControlId.message_id).where(
+    AppliedControlId.sender == bindparam("sender"),
+    AppliedControlId.control_id == bindparam("control_id"),
+)
+_APPLIED = insert(AppliedControlId).values(
+    sender=bindparam("sender"),
+    control_id=bindparam("control_id"),
+    message_id=bindparam("message_id"),
+)
+
+
+def _read(raw: str, zone: str) -> tuple[Message, Header] | Hl7Error:
+    """The message parsed and its header read, or why it cannot be."""
+    try:
+        parsed = Message(raw)
+        return parsed, header(parsed, zone)
+    except Hl7Error as exc:
+        return exc
+
+
 def process(db: Session, message: Hl7Message, settings: Settings, now: dt.datetime) -> Outcome:
     """Apply a stored message and answer it. Never raises for bad input: whatever is wrong
     ends in a rejected message and an AE/AR answer, with nothing half-applied."""
-    try:
-        parsed = Message(message.raw)
-        head = header(parsed, settings.timezone)
-    except Hl7Error as exc:
-        return _finish(db, message, settings, now, None, status="rejected", code="AR", error=exc)
-    _describe(message, head)
+    return _process(db, message, settings, now, _read(message.raw, settings.timezone))
+
+
+def _process(
+    db: Session,
+    message: Hl7Message,
+    settings: Settings,
+    now: dt.datetime,
+    read: tuple[Message, Header] | Hl7Error,
+) -> Outcome:
+    if isinstance(read, Hl7Error):
+        return _finish(db, message, settings, now, None, status="rejected", code="AR", error=read)
+    parsed, head = read
+    _describe(message, head)  # no UPDATE when ``store`` described it already
     try:
         check_header(head)
     except Hl7Error as exc:
@@ -180,16 +219,13 @@ def process(db: Session, message: Hl7Message, settings: Settings, now: dt.dateti
         )
     sender = head.sender[:460]
     control_id = head.control_id[:199]
-    earlier = db.get(AppliedControlId, (sender, control_id))
-    if earlier is not None:
-        return _duplicate(db, message, settings, now, head, earlier.message_id)
+    key = {"sender": sender, "control_id": control_id}
     savepoint = db.begin_nested()
-    try:
-        db.add(AppliedControlId(sender=sender, control_id=control_id, message_id=message.id))
-        db.flush()
+    try:  # the primary key recognises a control id applied before, in this very transaction
+        db.connection().execute(_APPLIED, {**key, "message_id": message.id})
     except IntegrityError:
         savepoint.rollback()
-        earlier = db.get(AppliedControlId, (sender, control_id))
+        earlier = db.connection().execute(_EARLIER, key).first()
         return _duplicate(db, message, settings, now, head, earlier.message_id if earlier else None)
     try:
         applied = adt.apply(db, parsed, head, settings, now)
@@ -242,7 +278,10 @@ def receive(
 ) -> Outcome:
     """Store and process one message. The caller commits, then sends ``outcome.ack``."""
     now = now or utcnow()
-    return process(db, store(db, raw, source=source, peer=peer, now=now), settings, now)
+    read = _read(raw, settings.timezone)
+    head = None if isinstance(read, Hl7Error) else read[1]
+    message = store(db, raw, source=source, peer=peer, now=now, head=head)
+    return _process(db, message, settings, now, read)
 
 
 def ack_for_garbage(raw: bytes | str, settings: Settings, error: str) -> str:
