@@ -42,6 +42,7 @@ from carebridge.scheduling.models import Practitioner
 from carebridge.security.audit import Actor
 from carebridge.security.deps import Csrf, Db, Require, settings_of
 from carebridge.security.roles import Permission, allows
+from carebridge.tasks.forms import form_text
 from carebridge.web.render import clinic_today, go_back, render
 
 router = APIRouter(include_in_schema=False)  # pages, not API
@@ -82,13 +83,8 @@ def _zone(request: Request) -> str:
     return settings_of(request).timezone
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _typed(form: FormData) -> dict[str, Any]:
-    typed: dict[str, Any] = {k: _text(form, k) for k in form if k != "csrf_token"}
+    typed: dict[str, Any] = {k: form_text(form, k) for k in form if k != "csrf_token"}
     typed["document_ids"] = [str(v) for v in form.getlist("document_ids")]
     return typed
 
@@ -113,24 +109,24 @@ def _errors(exc: ValidationError) -> dict[str, str]:
 
 
 def _codes_typed(form: FormData) -> list[str]:
-    return [c for c in _text(form, "diagnoses").replace(",", " ").split() if c]
+    return [c for c in form_text(form, "diagnoses").replace(",", " ").split() if c]
 
 
 def _lines_typed(form: FormData) -> list[dict[str, Any]]:
     lines = []
     for n in range(1, LINES + 1):
-        code = _text(form, f"code_{n}")
+        code = form_text(form, f"code_{n}")
         if not code:
             continue
-        modifiers = _text(form, f"modifiers_{n}").replace(",", " ").split()
+        modifiers = form_text(form, f"modifiers_{n}").replace(",", " ").split()
         lines.append(
-            {"code": code, "modifiers": modifiers, "units_requested": _text(form, f"units_{n}")}
+            {"code": code, "modifiers": modifiers, "units_requested": form_text(form, f"units_{n}")}
         )
     return lines
 
 
 def _request_values(form: FormData) -> dict[str, Any]:
-    values: dict[str, Any] = {name: _text(form, name) or None for name in FIELDS}
+    values: dict[str, Any] = {name: form_text(form, name) or None for name in FIELDS}
     values["diagnoses"] = _codes_typed(form)
     values["services"] = _lines_typed(form)
     values["document_ids"] = [str(v) for v in form.getlist("document_ids")]
@@ -345,7 +341,7 @@ def edit(
     typed = _typed(form)
     try:
         values = _request_values(form)
-        values["version"] = _text(form, "version")
+        values["version"] = form_text(form, "version")
         whole = AuthorizationCreate.model_validate(
             {k: v for k, v in values.items() if v is not None and k != "version"}
         )
@@ -464,7 +460,7 @@ def _step(
                     db,
                     actor,
                     authorization_id,
-                    int(_text(form, "version") or 0),
+                    int(form_text(form, "version") or 0),
                     settings_of(request),
                 )
                 if done.status == "submitted":
@@ -478,18 +474,18 @@ def _step(
                         message += f" Authorization number {done.auth_number}."
             elif which == "decision":
                 lines = [
-                    {"line": n, "units_approved": _text(form, f"approved_{n}")}
+                    {"line": n, "units_approved": form_text(form, f"approved_{n}")}
                     for n in range(1, 13)
-                    if _text(form, f"approved_{n}")
+                    if form_text(form, f"approved_{n}")
                 ]
                 data = DecisionIn.model_validate(
                     {
-                        "version": _text(form, "version"),
-                        "decision": _text(form, "decision"),
-                        "auth_number": _text(form, "auth_number") or None,
-                        "approved_start": _text(form, "approved_start") or None,
-                        "approved_end": _text(form, "approved_end") or None,
-                        "reason": _text(form, "reason") or None,
+                        "version": form_text(form, "version"),
+                        "decision": form_text(form, "decision"),
+                        "auth_number": form_text(form, "auth_number") or None,
+                        "approved_start": form_text(form, "approved_start") or None,
+                        "approved_end": form_text(form, "approved_end") or None,
+                        "reason": form_text(form, "reason") or None,
                         "lines": lines,
                     }
                 )
@@ -498,10 +494,10 @@ def _step(
             elif which == "appeal":
                 appeal = AppealCreate.model_validate(
                     {
-                        "version": _text(form, "version"),
-                        "level": _text(form, "level") or "first",
-                        "submitted_on": _text(form, "submitted_on"),
-                        "reason": _text(form, "reason"),
+                        "version": form_text(form, "version"),
+                        "level": form_text(form, "level") or "first",
+                        "submitted_on": form_text(form, "submitted_on"),
+                        "reason": form_text(form, "reason"),
                     }
                 )
                 service.add_appeal(db, actor, authorization_id, appeal, today)
@@ -509,24 +505,24 @@ def _step(
             elif which == "appeal-outcome":
                 outcome = AppealDecisionIn.model_validate(
                     {
-                        "version": _text(form, "version"),
-                        "outcome": _text(form, "outcome"),
-                        "decided_on": _text(form, "decided_on"),
-                        "note": _text(form, "note") or None,
+                        "version": form_text(form, "version"),
+                        "outcome": form_text(form, "outcome"),
+                        "decided_on": form_text(form, "decided_on"),
+                        "note": form_text(form, "note") or None,
                     }
                 )
                 service.decide_appeal(
                     db,
                     actor,
                     authorization_id,
-                    uuid.UUID(_text(form, "appeal_id")),
+                    uuid.UUID(form_text(form, "appeal_id")),
                     outcome,
                     today,
                 )
                 message = f"Appeal {codes.APPEAL_OUTCOMES[outcome.outcome].lower()}."
             else:
                 cancel = CancelIn.model_validate(
-                    {"version": _text(form, "version"), "reason": _text(form, "reason")}
+                    {"version": form_text(form, "version"), "reason": form_text(form, "reason")}
                 )
                 service.cancel(db, actor, authorization_id, cancel, zone)
                 message = "Authorization request cancelled."

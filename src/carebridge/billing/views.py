@@ -49,6 +49,7 @@ from carebridge.security.audit import Actor
 from carebridge.security.deps import Csrf, Db, Require, settings_of
 from carebridge.security.models import User
 from carebridge.security.roles import Permission, allows
+from carebridge.tasks.forms import form_text, typed_in
 from carebridge.web.render import clinic_today, go_back, render
 
 router = APIRouter(include_in_schema=False)  # pages, not API
@@ -89,15 +90,6 @@ OPTIONS: dict[str, list[tuple[str, str]]] = {
 
 def _zone(request: Request) -> str:
     return settings_of(request).timezone
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _typed(form: FormData) -> dict[str, str]:
-    return {k: _text(form, k) for k in form if k != "csrf_token"}
 
 
 def _errors(exc: ValidationError) -> dict[str, str]:
@@ -223,14 +215,14 @@ def billing_tab(request: Request, db: Db, actor: Reader, patient_id: uuid.UUID) 
 def open_case(
     request: Request, db: Db, actor: Writer, patient_id: uuid.UUID, form: Posted
 ) -> Response:
-    typed = _typed(form)
+    typed = typed_in(form)
     try:
         data = CaseCreate.model_validate(
             {
-                "topic": _text(form, "topic"),
-                "question": _text(form, "question"),
-                "owner_id": _text(form, "owner_id") or None,
-                "claim_id": _text(form, "claim_id") or None,
+                "topic": form_text(form, "topic"),
+                "question": form_text(form, "question"),
+                "owner_id": form_text(form, "owner_id") or None,
+                "claim_id": form_text(form, "claim_id") or None,
             }
         )
         chart_views.live_chart(db, patient_id)
@@ -313,17 +305,17 @@ def change_case(
     case_id: uuid.UUID,
     form: Posted,
 ) -> Response:
-    typed = _typed(form)
+    typed = typed_in(form)
     _owned(db, BillingCase, patient_id, case_id, "billing case")
     try:
         data = CaseUpdate.model_validate(
             {
-                "version": _text(form, "version"),
-                "status": _text(form, "status") or None,
-                "owner_id": _text(form, "owner_id") or None,
-                "claim_id": _text(form, "claim_id") or None,
-                "note": _text(form, "note") or None,
-                "resolution": _text(form, "resolution") or None,
+                "version": form_text(form, "version"),
+                "status": form_text(form, "status") or None,
+                "owner_id": form_text(form, "owner_id") or None,
+                "claim_id": form_text(form, "claim_id") or None,
+                "note": form_text(form, "note") or None,
+                "resolution": form_text(form, "resolution") or None,
             }
         )
         with db.begin_nested():
@@ -347,23 +339,23 @@ def _lines_typed(form: FormData) -> list[dict[str, Any]]:
     """Service lines as typed in the rows of the claim form (blank rows left out)."""
     found = []
     for row in range(1, LINE_ROWS + 1):
-        code = _text(form, f"line{row}_code")
-        charge = _text(form, f"line{row}_charge")
+        code = form_text(form, f"line{row}_code")
+        charge = form_text(form, f"line{row}_charge")
         if not code and not charge:
             continue
         line: dict[str, Any] = {
             "code": code,
             "charge": charge,
-            "units": _text(form, f"line{row}_units") or "1",
-            "modifiers": _text(form, f"line{row}_modifiers").replace(",", " ").split(),
-            "pointers": _text(form, f"line{row}_pointers").replace(",", " ").split() or ["1"],
+            "units": form_text(form, f"line{row}_units") or "1",
+            "modifiers": form_text(form, f"line{row}_modifiers").replace(",", " ").split(),
+            "pointers": form_text(form, f"line{row}_pointers").replace(",", " ").split() or ["1"],
         }
         found.append(line)
     return found
 
 
 def _diagnoses_typed(form: FormData) -> list[str]:
-    return [c for c in _text(form, "diagnoses").replace(",", " ").split() if c]
+    return [c for c in form_text(form, "diagnoses").replace(",", " ").split() if c]
 
 
 def _claim_form(lines: list[dict[str, Any]], diagnoses: list[str]) -> dict[str, str]:
@@ -440,7 +432,7 @@ def create_claim(
     appointment_id: uuid.UUID,
     form: Posted,
 ) -> Response:
-    typed = _typed(form)
+    typed = typed_in(form)
     _owned(db, Appointment, patient_id, appointment_id, "visit")
     try:
         data = ClaimCreate.model_validate(
@@ -448,8 +440,8 @@ def create_claim(
                 "appointment_id": str(appointment_id),
                 "diagnoses": _diagnoses_typed(form),
                 "lines": _lines_typed(form),
-                "total": _text(form, "total") or None,
-                "prior_authorization": _text(form, "prior_authorization") or None,
+                "total": form_text(form, "total") or None,
+                "prior_authorization": form_text(form, "prior_authorization") or None,
             }
         )
         chart_views.live_chart(db, patient_id)
@@ -537,7 +529,7 @@ def _claim_write(
     sending: bool = False,
 ) -> Response:
     """Run one change of a claim in a savepoint; the page again with the reason if refused."""
-    typed = _typed(form)
+    typed = typed_in(form)
     _owned(db, Claim, patient_id, claim_id, "claim")
     try:
         # Sending commits before the clearinghouse call (no savepoint spans it); it checks
@@ -564,13 +556,13 @@ def claim_step(
     def run() -> str:
         data = ClaimStep.model_validate(
             {
-                "action": _text(form, "action"),
-                "version": _text(form, "version"),
-                "outcome": _text(form, "outcome") or None,
-                "paid_amount": _text(form, "paid_amount") or None,
-                "patient_responsibility": _text(form, "patient_responsibility") or None,
-                "decided_on": _text(form, "decided_on") or None,
-                "note": _text(form, "note") or None,
+                "action": form_text(form, "action"),
+                "version": form_text(form, "version"),
+                "outcome": form_text(form, "outcome") or None,
+                "paid_amount": form_text(form, "paid_amount") or None,
+                "patient_responsibility": form_text(form, "patient_responsibility") or None,
+                "decided_on": form_text(form, "decided_on") or None,
+                "note": form_text(form, "note") or None,
             }
         )
         done = claims.step(db, actor, claim_id, data)
@@ -591,7 +583,7 @@ def claim_submit(
     settings = settings_of(request)
 
     def run() -> str:
-        version = int(_text(form, "version") or 0)
+        version = int(form_text(form, "version") or 0)
         done = claims.submit(db, actor, claim_id, version, settings)
         if done.status == "accepted":
             return f"Claim {done.number} was sent and the clearinghouse accepted it."
@@ -614,10 +606,10 @@ def claim_correct(
     def run() -> str:
         data = ClaimUpdate.model_validate(
             {
-                "version": _text(form, "version"),
+                "version": form_text(form, "version"),
                 "diagnoses": _diagnoses_typed(form),
                 "lines": _lines_typed(form),
-                "prior_authorization": _text(form, "prior_authorization") or None,
+                "prior_authorization": form_text(form, "prior_authorization") or None,
             }
         )
         done = claims.update(db, actor, claim_id, data, _zone(request))
@@ -638,11 +630,11 @@ def claim_add_attachment(
     def run() -> str:
         data = AttachmentIn.model_validate(
             {
-                "kind": _text(form, "kind"),
-                "label": _text(form, "label") or None,
-                "required": bool(_text(form, "required")),
-                "transmission": _text(form, "transmission") or "FX",
-                "document_id": _text(form, "document_id") or None,
+                "kind": form_text(form, "kind"),
+                "label": form_text(form, "label") or None,
+                "required": bool(form_text(form, "required")),
+                "transmission": form_text(form, "transmission") or "FX",
+                "document_id": form_text(form, "document_id") or None,
             }
         )
         claims.add_attachment(db, actor, claim_id, data)
@@ -665,7 +657,10 @@ def claim_mark_attachment(
 ) -> Response:
     def run() -> str:
         data = AttachmentUpdate.model_validate(
-            {"version": _text(form, "version"), "document_id": _text(form, "document_id") or None}
+            {
+                "version": form_text(form, "version"),
+                "document_id": form_text(form, "document_id") or None,
+            }
         )
         claims.mark_attachment(db, actor, attachment_id, data)
         return "Checklist updated."
@@ -770,15 +765,15 @@ def new_plan(request: Request, db: Db, actor: Writer, patient_id: uuid.UUID) -> 
 def create_plan(
     request: Request, db: Db, actor: Writer, patient_id: uuid.UUID, form: Posted
 ) -> Response:
-    typed = _typed(form)
+    typed = typed_in(form)
     try:
         data = PlanCreate.model_validate(
             {
-                "total": _text(form, "total"),
-                "instalments": _text(form, "instalments") or None,
-                "instalment_amount": _text(form, "instalment_amount") or None,
-                "first_due_on": _text(form, "first_due_on"),
-                "note": _text(form, "note") or None,
+                "total": form_text(form, "total"),
+                "instalments": form_text(form, "instalments") or None,
+                "instalment_amount": form_text(form, "instalment_amount") or None,
+                "first_due_on": form_text(form, "first_due_on"),
+                "note": form_text(form, "note") or None,
             }
         )
         chart_views.live_chart(db, patient_id)
@@ -845,7 +840,7 @@ def pay_instalment(
     instalment_id: uuid.UUID,
     form: Posted,
 ) -> Response:
-    typed = _typed(form)
+    typed = typed_in(form)
     _owned(db, PaymentPlan, patient_id, plan_id, "payment plan")
     item = db.get(Instalment, instalment_id)
     if item is None or item.plan_id != plan_id:
@@ -853,9 +848,9 @@ def pay_instalment(
     try:
         data = PaymentIn.model_validate(
             {
-                "version": _text(form, "version"),
-                "amount": _text(form, "amount"),
-                "paid_on": _text(form, "paid_on"),
+                "version": form_text(form, "version"),
+                "amount": form_text(form, "amount"),
+                "paid_on": form_text(form, "paid_on"),
             }
         )
         with db.begin_nested():
@@ -881,11 +876,11 @@ def cancel_plan(
     plan_id: uuid.UUID,
     form: Posted,
 ) -> Response:
-    typed = _typed(form)
+    typed = typed_in(form)
     _owned(db, PaymentPlan, patient_id, plan_id, "payment plan")
     try:
         data = PlanCancel.model_validate(
-            {"version": _text(form, "version"), "note": _text(form, "note")}
+            {"version": form_text(form, "version"), "note": form_text(form, "note")}
         )
         with db.begin_nested():
             plan = plans.cancel(db, actor, plan_id, data, clinic_today(request))

@@ -30,6 +30,7 @@ from carebridge.security.audit import Actor
 from carebridge.security.deps import Csrf, Db, Require, settings_of
 from carebridge.security.models import User
 from carebridge.security.roles import Permission, Role, allows
+from carebridge.tasks.forms import form_text
 from carebridge.tasks.service import overdue as task_overdue
 from carebridge.transitions import codes, inbox, service
 from carebridge.transitions.models import Hl7Message, Transition
@@ -62,11 +63,6 @@ ACTIONS = ("contact", "medications", "services", "follow-up", "summary", "close"
 
 def _zone(request: Request) -> str:
     return settings_of(request).timezone
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _coordinators(db: Session) -> list[tuple[str, str]]:
@@ -253,21 +249,21 @@ def transition_page(
 def _change(action: str, form: FormData) -> dict[str, Any]:
     """What one of the page's forms asks for, as a TransitionUpdate body."""
     if action == "contact":
-        return {"contacted": True, "contact_note": _text(form, "contact_note") or None}
+        return {"contacted": True, "contact_note": form_text(form, "contact_note") or None}
     if action == "medications":
         return {"medications_reconciled": True}
     if action == "services":
         return {
             "checklist": {
-                key[len("item-") :]: _text(form, key)
+                key[len("item-") :]: form_text(form, key)
                 for key in form
-                if key.startswith("item-") and _text(form, key)
+                if key.startswith("item-") and form_text(form, key)
             }
         }
     if action == "follow-up":
-        return {"follow_up_appointment_id": _text(form, "follow_up_appointment_id") or None}
+        return {"follow_up_appointment_id": form_text(form, "follow_up_appointment_id") or None}
     if action == "summary":
-        return {"discharge_summary_id": _text(form, "discharge_summary_id") or None}
+        return {"discharge_summary_id": form_text(form, "discharge_summary_id") or None}
     if action == "close":
         return {"status": "done"}
     return {}
@@ -292,15 +288,15 @@ def change_transition(
     transition_id: uuid.UUID,
     form: Posted,
 ) -> Response:
-    typed = {k: _text(form, k) for k in form if k != "csrf_token"}
+    typed = {k: form_text(form, k) for k in form if k != "csrf_token"}
     _owned(db, patient_id, transition_id)
-    action = _text(form, "action")
+    action = form_text(form, "action")
     if action not in ACTIONS:
         errors = {"form": f"Unknown step “{action[:40]}”; use one of the page's buttons."}
         return _transition_page(request, db, actor, patient_id, transition_id, typed, errors, 422)
     try:
         data = TransitionUpdate.model_validate(
-            {**_change(action, form), "version": _text(form, "version")}
+            {**_change(action, form), "version": form_text(form, "version")}
         )
         chart_views.live_chart(db, patient_id)
         with db.begin_nested():
@@ -391,7 +387,7 @@ def replay(
     request: Request, db: Db, actor: Interface, message_id: uuid.UUID, form: Posted
 ) -> Response:
     _waiting(db, message_id)
-    text = _text(form, "raw")
+    text = form_text(form, "raw")
     typed = {"raw": text}
     if not text:
         errors = {"raw": "The message is empty; paste or correct the message to replay."}
@@ -423,7 +419,7 @@ def dismiss(
     request: Request, db: Db, actor: Interface, message_id: uuid.UUID, form: Posted
 ) -> Response:
     _waiting(db, message_id)
-    reason = _text(form, "reason")
+    reason = form_text(form, "reason")
     typed = {"reason": reason}
     if not reason:
         errors = {"reason": "Say why the message is dismissed (e.g. “test message sent in error”)."}
