@@ -301,8 +301,9 @@ def apply_in_process(
         started = perf_counter()
         for first in range(0, count, batch):
             with factory() as db:
-                for raw in raws[first : first + batch]:
-                    inbox.receive(db, raw, source="mllp", peer="bench", settings=settings)
+                with inbox.batch(db):
+                    for raw in raws[first : first + batch]:
+                        inbox.receive(db, raw, source="mllp", peer="bench", settings=settings)
                 db.commit()
         return count / (perf_counter() - started)
     finally:

@@ -27,7 +27,7 @@ from carebridge.patients.schemas import IdentifierIn, PatientCreate, PatientUpda
 from carebridge.security.audit import Action, Actor, record
 from carebridge.settings import Settings
 from carebridge.tasks import service as tasks
-from carebridge.transitions import workflow
+from carebridge.transitions import adt_moves, pending, workflow
 from carebridge.transitions.hl7 import (
     DUPLICATE_KEY,
     INTERNAL_ERROR,
@@ -56,19 +56,21 @@ VISIT_EVENTS = frozenset(
 )
 PERSON_EVENTS = frozenset({"A28", "A31"})
 MERGE_EVENTS = frozenset({"A40"})
+MOVE_EVENTS = frozenset({"A45", "A47"})  # adt_moves: a visit or an identifier refiled
+# Events that refile records from one chart to another: the messages of the batch not yet
+# written are written first, so the refiling finds them (see ``inbox``).
+REFILING_EVENTS = MERGE_EVENTS | MOVE_EVENTS
 # Events we understand and acknowledge, with nothing to change on our side: tracking moves
 # (A09, A10), pending events (A15, A16) and their cancellations (A25, A26), bed and swap
 # notices, deleting person information (we keep charts), account- and visit-level merges and
-# moves (A41, A42, A44, A45, A50, A51), identifier-list changes (A47, A49) and allergy
-# updates (A60).
+# moves (A41, A42, A44, A50, A51), identifier-list changes (A49) and allergy updates (A60).
 ACCEPTED_EVENTS = frozenset(
     {
         "A09", "A10", "A15", "A16", "A17", "A20", "A21", "A22", "A23", "A24", "A25", "A26",
-        "A29", "A32", "A33", "A37", "A38", "A41", "A42", "A44", "A45", "A47", "A49", "A50",
-        "A51", "A60",
+        "A29", "A32", "A33", "A37", "A38", "A41", "A42", "A44", "A49", "A50", "A51", "A60",
     }
 )  # fmt: skip
-SUPPORTED_EVENTS = VISIT_EVENTS | PERSON_EVENTS | MERGE_EVENTS | ACCEPTED_EVENTS
+SUPPORTED_EVENTS = VISIT_EVENTS | PERSON_EVENTS | REFILING_EVENTS | ACCEPTED_EVENTS
 
 # HL7 table 0004 (patient class) -> FHIR v3 ActCode encounter class.
 CLASS_OF = {
@@ -110,6 +112,9 @@ def apply(
     zone = settings.timezone
     if event in MERGE_EVENTS:
         return _merge(db, message, head, settings, now)
+    if event in MOVE_EVENTS:
+        move = adt_moves.move_visit if event == "A45" else adt_moves.change_identifiers
+        return move(db, message, head, settings, now)
     who = person(message, zone)
     update = event in PERSON_EVENTS or event == "A08"
     patient = find_or_register(
@@ -146,38 +151,38 @@ def _live(db: Session, patient_id: uuid.UUID) -> Patient:
         patient = db.get(Patient, patient.merged_into_id, options=_CHART_ONLY)
     if patient is None:  # a foreign key guarantees it; kept for the type checker
         raise Hl7Error("A chart referenced by an identifier is missing", "PID-3", INTERNAL_ERROR)
+    pending.keep(db, patient)
     return patient
 
 
-_BY_MRN = (
-    select(Patient).where(Patient.mrn.in_(bindparam("mrns", expanding=True))).options(*_CHART_ONLY)
-)
-_BY_IDENTIFIER = (
-    select(Identifier.system, Identifier.value, Patient)
-    .join(Patient, Patient.id == Identifier.patient_id)
-    .where(
-        Identifier.system.in_(bindparam("systems", expanding=True)),
-        Identifier.value.in_(bindparam("values", expanding=True)),
-        Identifier.status == "active",
-    )
-    .options(*_CHART_ONLY)
+# Core lookups: ids only; the charts themselves come from the session's identity map, where
+# a batch of messages about the same people finds them already loaded.
+_BY_MRN = select(Patient.mrn, Patient.id).where(Patient.mrn.in_(bindparam("mrns", expanding=True)))
+_BY_IDENTIFIER = select(Identifier.system, Identifier.value, Identifier.patient_id).where(
+    Identifier.system.in_(bindparam("systems", expanding=True)),
+    Identifier.value.in_(bindparam("values", expanding=True)),
+    Identifier.status == "active",
 )
 
 
-def _holders(db: Session, idents: list[Ident], head: Header, facility: str) -> dict[Ident, Patient]:
+def _holders(
+    db: Session, idents: list[Ident], head: Header, facility: str
+) -> dict[Ident, uuid.UUID]:
     """The chart each identifier is on, if any: one of ours (our MRN system or facility) by
     MRN first, then any by an active identifier (system and value are unique). At most two
     queries, however many identifiers there are."""
-    found: dict[Ident, Patient] = {}
+    found: dict[Ident, uuid.UUID] = {}
+    db.flush()  # identifiers added or moved earlier in this message count (nothing to do: free)
+    conn = db.connection()
     mrns = {ident.value for ident in idents if _ours(ident, facility)}
     if mrns:
-        by_mrn = {p.mrn: p for p in db.scalars(_BY_MRN, {"mrns": sorted(mrns)})}
+        by_mrn = dict(conn.execute(_BY_MRN, {"mrns": sorted(mrns)}).all())
         for ident in idents:
             if _ours(ident, facility) and ident.value in by_mrn:
                 found[ident] = by_mrn[ident.value]
     keys = {(_system(i, head), i.value[:80]) for i in idents if i not in found}
     if keys:
-        rows = db.execute(
+        rows = conn.execute(
             _BY_IDENTIFIER,
             {"systems": sorted({k[0] for k in keys}), "values": sorted({k[1] for k in keys})},
         )
@@ -195,7 +200,7 @@ def by_identifiers(db: Session, idents: list[Ident], head: Header, facility: str
 
 def _by_identifiers(
     db: Session, idents: list[Ident], head: Header, facility: str
-) -> tuple[Patient | None, dict[Ident, Patient]]:
+) -> tuple[Patient | None, dict[Ident, uuid.UUID]]:
     """The chart the identifiers name, and the chart each identifier is on."""
     charts: dict[uuid.UUID, Patient] = {}
     holders = _holders(db, [i for i in idents if i.type not in NOT_PERSON_IDS], head, facility)
@@ -204,7 +209,7 @@ def _by_identifiers(
             continue
         holder = holders.get(ident)
         if holder is not None:
-            chart = _live(db, holder.id)
+            chart = _live(db, holder)
             charts[chart.id] = chart
     if len(charts) > 1:
         mrns = ", ".join(sorted(c.mrn for c in charts.values()))
@@ -274,7 +279,7 @@ def _add_identifiers(
     who: Person,
     head: Header,
     facility: str,
-    holders: dict[Ident, Patient] | None = None,
+    holders: dict[Ident, uuid.UUID] | None = None,
 ) -> bool:
     """Add the message's identifiers the chart lacks; whether any was added. ``holders``
     (from the lookup that found the chart) spares reading the chart's identifiers when each
@@ -285,7 +290,7 @@ def _add_identifiers(
         for ident in who.identifiers
         if ident.type not in NOT_PERSON_IDS
         and not _ours(ident, facility)
-        and (ident not in holders or holders[ident].id != patient.id)
+        and holders.get(ident) != patient.id
     ]
     if not candidates:
         return False
@@ -475,26 +480,37 @@ def _merge(
 # --- the visit --------------------------------------------------------------------------------
 
 
+# Ids by Core, the encounter itself from the identity map when the batch has seen it.
+_BY_VISIT = select(Encounter.id).where(
+    Encounter.facility == bindparam("facility"), Encounter.visit_number == bindparam("number")
+)
+_OPEN_UNNUMBERED = (
+    select(Encounter.id)
+    .where(
+        Encounter.patient_id == bindparam("patient"),
+        Encounter.facility == bindparam("facility"),
+        Encounter.visit_number.is_(None),
+        Encounter.status.in_(("planned", "in-progress")),
+    )
+    .order_by(Encounter.created_at.desc())
+    .limit(1)
+)
+
+
 def _find_encounter(
     db: Session, facility: str, number: str | None, patient: Patient
 ) -> Encounter | None:
     if number:
-        return db.scalar(
-            select(Encounter).where(
-                Encounter.facility == facility, Encounter.visit_number == number
-            )
+        found = db.connection().execute(_BY_VISIT, {"facility": facility, "number": number})
+    else:
+        found = db.connection().execute(
+            _OPEN_UNNUMBERED, {"facility": facility, "patient": patient.id}
         )
-    return db.scalar(
-        select(Encounter)
-        .where(
-            Encounter.patient_id == patient.id,
-            Encounter.facility == facility,
-            Encounter.visit_number.is_(None),
-            Encounter.status.in_(("planned", "in-progress")),
-        )
-        .order_by(Encounter.created_at.desc())
-        .limit(1)
-    )
+    encounter_id = found.scalar()
+    encounter = None if encounter_id is None else db.get(Encounter, encounter_id)
+    if encounter is not None:
+        pending.keep(db, encounter)
+    return encounter
 
 
 def _fill(encounter: Encounter, v: Visit) -> None:
@@ -523,8 +539,7 @@ def _visit_event(
     pid = message.segment("PID")
     number = v.visit_number or (message.value(pid, 18) if pid is not None else "") or None
     number = number[:80] if number else None
-    with db.no_autoflush:  # what is pending (audit rows) cannot change which visit it is
-        encounter = _find_encounter(db, facility, number, patient)
+    encounter = _find_encounter(db, facility, number, patient)
     if encounter is not None and encounter.patient_id != patient.id:
         raise Hl7Error(
             f"Visit {number} at {facility} belongs to another chart; send A40/A45 to move it",
@@ -548,6 +563,7 @@ def _visit_event(
             diagnoses=[],
         )
         db.add(encounter)
+        pending.keep(db, encounter)
     before, previous_location = encounter.status, encounter.location
     _fill(encounter, v)
     klass = CLASS_OF.get(v.patient_class[:1])

@@ -1,32 +1,37 @@
-"""The HL7 inbox: every message is stored raw first, then applied inside a savepoint and
-answered.
+"""The HL7 inbox: every message is applied inside a savepoint, kept as received with its
+outcome, and answered.
 
-``receive`` = ``store`` + ``process``; the caller (MLLP listener, HTTP endpoint, file import)
-commits and only then sends ``outcome.ack``, so an acknowledged message is never lost. A
-message whose control id (MSH-10) was already applied for the same sender (MSH-3/MSH-4) is
-acknowledged AA and not applied again (``duplicate``). One we cannot take is answered AE or AR,
-kept as ``rejected`` with what is wrong and where: the dead-letter list, from which a person
-replays it (corrected or not) or dismisses it with a reason.
-"""
+``receive`` applies one message; the caller (MLLP listener, HTTP endpoint, file import)
+commits and only then sends ``outcome.ack``, so an acknowledged message is never lost. Inside
+``batch`` (the listener's group commit) the messages' rows and audit rows are written together
+when the batch ends. A message whose control id (MSH-10) was already applied for the same
+sender (MSH-3/MSH-4) is acknowledged AA and not applied again (``duplicate``). One we cannot
+take is answered AE or AR, kept as ``rejected`` with what is wrong and where: the dead-letter
+list, from which a person replays it (corrected or not) or dismisses it with a reason."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from carebridge.lib.errors import Conflict, NotFound, ValidationFailed
+from carebridge.lib.ids import new_id
 from carebridge.lib.time import utcnow
+from carebridge.security import audit
 from carebridge.security.audit import Action, Actor, record
 from carebridge.settings import Settings
-from carebridge.transitions import ack, adt
+from carebridge.transitions import ack, adt, pending
 from carebridge.transitions.hl7 import (
     INTERNAL_ERROR,
     SEGMENT_SEQUENCE,
@@ -85,6 +90,26 @@ class Hl7MessageRead(BaseModel):
 # --- receiving --------------------------------------------------------------------------------
 
 
+@contextmanager
+def batch(db: Session) -> Iterator[None]:
+    """Messages received inside are written in one INSERT, and their audit rows in another,
+    when the block ends: a listener applying hundreds of messages per transaction pays for the
+    rows once. Each message is still complete on its own (stored with its outcome) and
+    nothing is written when the block fails, so the caller rolls back; the caller commits
+    after the block and only then sends the ACKs."""
+    if pending.of(db) is not None:  # nested: the outer block writes
+        yield
+        return
+    held = pending.Pending()
+    db.info[pending.KEY] = held
+    try:
+        with audit.deferred(db):
+            yield
+            held.write(db)
+    finally:
+        db.info.pop(pending.KEY, None)
+
+
 def store(
     db: Session,
     raw: str,
@@ -92,33 +117,37 @@ def store(
     source: str,
     peer: str | None,
     now: dt.datetime,
-    head: Header | None = None,
 ) -> Hl7Message:
-    """Keep the message exactly as received, before anything else (flushed, not committed);
-    with its header already read, described too, in the same INSERT."""
+    """Keep the message exactly as received, before anything else (flushed, not committed):
+    the path of replays, one at a time."""
     message = Hl7Message(
         received_at=now, source=source[:8], peer=(peer or None) and peer[:200], raw=raw
     )
-    if head is not None:
-        _describe(message, head)
     db.add(message)
     db.flush()
     return message
 
 
-def _describe(message: Hl7Message, head: Header) -> None:
-    message.control_id = head.control_id[:199] or None
-    message.sending_application = head.sending_application[:227] or None
-    message.sending_facility = head.sending_facility[:227] or None
+def _described(head: Header) -> dict[str, Any]:
     kind = "^".join(p for p in (head.message_type, head.event) if p)
-    message.message_type = kind[:20] or None
-    message.event = head.event[:3] or None
-    message.version = head.version[:12] or None
+    return {
+        "control_id": head.control_id[:199] or None,
+        "sending_application": head.sending_application[:227] or None,
+        "sending_facility": head.sending_facility[:227] or None,
+        "message_type": kind[:20] or None,
+        "event": head.event[:3] or None,
+        "version": head.version[:12] or None,
+    }
+
+
+_UNDESCRIBED = dict.fromkeys(
+    ("control_id", "sending_application", "sending_facility", "message_type", "event", "version")
+)
 
 
 def _finish(
     db: Session,
-    message: Hl7Message,
+    message_id: uuid.UUID,
     settings: Settings,
     now: dt.datetime,
     head: Header | None,
@@ -127,32 +156,27 @@ def _finish(
     code: str,
     error: Hl7Error | None = None,
     applied: adt.Applied | None = None,
-) -> Outcome:
-    message.status = status
-    message.ack_code = code
-    message.processed_at = now
-    message.error = error.message if error else None
-    message.error_location = (
-        (error.location or None) and (error.location or "")[:40] if error else None
-    )
-    if applied is not None:
-        message.patient_id = applied.patient_id
-        message.encounter_id = applied.encounter_id
-        message.resolution = applied.note
-    if status == "applied" and message.replay_of_id is not None:
-        original = db.get(Hl7Message, message.replay_of_id)
-        if original is not None and original.status == "rejected":
-            original.status = "resolved"
-            original.resolved_at = now
-            original.resolution = f"replayed as message {message.id}"
+) -> tuple[dict[str, Any], Outcome]:
+    """The message's columns after processing (header, outcome) and its answer; audited."""
+    fields: dict[str, Any] = _described(head) if head is not None else dict(_UNDESCRIBED)
+    fields |= {
+        "status": status,
+        "ack_code": code,
+        "processed_at": now,
+        "error": error.message if error else None,
+        "error_location": (error.location or "")[:40] or None if error else None,
+        "patient_id": applied.patient_id if applied else None,
+        "encounter_id": applied.encounter_id if applied else None,
+        "resolution": applied.note if applied else None,
+    }
     record(
         db,
         adt.SYSTEM,
         Action.CREATE,
         entity_type="Hl7Message",
-        entity_id=message.id,
-        patient_id=message.patient_id,
-        reason=f"{message.message_type or 'HL7'} {message.control_id or ''}: {status}"[:500],
+        entity_id=message_id,
+        patient_id=fields["patient_id"],
+        reason=f"{fields['message_type'] or 'HL7'} {fields['control_id'] or ''}: {status}"[:500],
     )
     text = ack.build(
         code,
@@ -164,25 +188,82 @@ def _finish(
         error_code=error.code if error else None,
         now=now,
     )
-    return Outcome(
-        message_id=message.id,
+    outcome = Outcome(
+        message_id=message_id,
         code=code,
         ack=text,
         status=status,
         error=error.message if error else None,
     )
+    return fields, outcome
 
 
-# Core statements for the control-id check: a row per message, never read as an object.
+# The control id is claimed with an insert that skips a claim already made (by an earlier
+# transaction, or earlier in this one): no error, no rollback, for a repeated message. On
+# PostgreSQL a claim still uncommitted in another transaction makes this one wait for it.
+def _claim_statement(insert_for: Any) -> Any:
+    return (
+        insert_for(AppliedControlId)
+        .values(
+            sender=bindparam("sender"),
+            control_id=bindparam("control_id"),
+            message_id=bindparam("message_id"),
+        )
+        .on_conflict_do_nothing()
+        .returning(AppliedControlId.message_id)
+    )
+
+
+_CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
 _EARLIER = select(AppliedControlId.message_id).where(
     AppliedControlId.sender == bindparam("sender"),
     AppliedControlId.control_id == bindparam("control_id"),
 )
-_APPLIED = insert(AppliedControlId).values(
-    sender=bindparam("sender"),
-    control_id=bindparam("control_id"),
-    message_id=bindparam("message_id"),
+_FIRST = select(Hl7Message.patient_id, Hl7Message.encounter_id).where(
+    Hl7Message.id == bindparam("message_id")
 )
+
+
+@contextmanager
+def _savepoint(db: Session) -> Iterator[None]:
+    """What one message changes, undone alone when it fails. Lighter than
+    ``Session.begin_nested`` (no snapshot of the session, no statement compiled each time),
+    which a listener pays for every message. On failure the session drops the objects the
+    message added and forgets the changes it made in memory; when it had already written
+    some (a flush), every object is expired, since some may describe rows just rolled back."""
+    db.flush()
+    conn = db.connection()
+    conn.exec_driver_sql("SAVEPOINT hl7_message")
+    held = audit.held(db)
+    mark = held.mark() if held else 0
+    in_flight = pending.of(db)
+    flushes = in_flight.flushes if in_flight else -1
+    try:
+        yield
+        db.flush()
+    except BaseException:
+        conn.exec_driver_sql("ROLLBACK TO SAVEPOINT hl7_message")
+        conn.exec_driver_sql("RELEASE SAVEPOINT hl7_message")
+        for obj in list(db.new):
+            db.expunge(obj)
+        if in_flight is None or in_flight.flushes != flushes:
+            db.expire_all()
+            if in_flight is not None:
+                in_flight.kept.clear()
+        else:
+            for obj in list(db.dirty):
+                db.expire(obj)
+        if held:
+            held.undo(mark)
+        raise
+    conn.exec_driver_sql("RELEASE SAVEPOINT hl7_message")
+
+
+class _Duplicate(Exception):
+    """The message's control id was claimed before: nothing to apply."""
+
+    def __init__(self, first_id: uuid.UUID | None) -> None:
+        self.first_id = first_id
 
 
 def _read(raw: str, zone: str) -> tuple[Message, Header] | Hl7Error:
@@ -197,74 +278,96 @@ def _read(raw: str, zone: str) -> tuple[Message, Header] | Hl7Error:
 def process(db: Session, message: Hl7Message, settings: Settings, now: dt.datetime) -> Outcome:
     """Apply a stored message and answer it. Never raises for bad input: whatever is wrong
     ends in a rejected message and an AE/AR answer, with nothing half-applied."""
-    return _process(db, message, settings, now, _read(message.raw, settings.timezone))
+    with batch(db):
+        in_flight = pending.of(db)
+        assert in_flight is not None
+        in_flight.current = message.raw
+        read = _read(message.raw, settings.timezone)
+        fields, outcome = _process(db, message.id, settings, now, read)
+    for name, value in fields.items():
+        setattr(message, name, value)
+    if outcome.status == "applied" and message.replay_of_id is not None:
+        original = db.get(Hl7Message, message.replay_of_id)
+        if original is not None and original.status == "rejected":
+            original.status = "resolved"
+            original.resolved_at = now
+            original.resolution = f"replayed as message {message.id}"
+    return outcome
 
 
 def _process(
     db: Session,
-    message: Hl7Message,
+    message_id: uuid.UUID,
     settings: Settings,
     now: dt.datetime,
     read: tuple[Message, Header] | Hl7Error,
-) -> Outcome:
+) -> tuple[dict[str, Any], Outcome]:
     if isinstance(read, Hl7Error):
-        return _finish(db, message, settings, now, None, status="rejected", code="AR", error=read)
+        return _finish(
+            db, message_id, settings, now, None, status="rejected", code="AR", error=read
+        )
     parsed, head = read
-    _describe(message, head)  # no UPDATE when ``store`` described it already
     try:
         check_header(head)
     except Hl7Error as exc:
         return _finish(
-            db, message, settings, now, head, status="rejected", code=exc.ack_code, error=exc
+            db, message_id, settings, now, head, status="rejected", code=exc.ack_code, error=exc
         )
-    sender = head.sender[:460]
-    control_id = head.control_id[:199]
-    key = {"sender": sender, "control_id": control_id}
-    savepoint = db.begin_nested()
-    try:  # the primary key recognises a control id applied before, in this very transaction
-        db.connection().execute(_APPLIED, {**key, "message_id": message.id})
-    except IntegrityError:
-        savepoint.rollback()
-        earlier = db.connection().execute(_EARLIER, key).first()
-        return _duplicate(db, message, settings, now, head, earlier.message_id if earlier else None)
+    key = {"sender": head.sender[:460], "control_id": head.control_id[:199]}
+    conn = db.connection()
+    in_flight = pending.of(db)
+    if in_flight is not None and head.event in adt.REFILING_EVENTS:
+        in_flight.write(db)  # before the savepoint: a failed refiling must not undo them
     try:
-        applied = adt.apply(db, parsed, head, settings, now)
-        db.flush()
-        savepoint.commit()
+        with _savepoint(db):
+            claim = conn.execute(_CLAIM[conn.dialect.name], {**key, "message_id": message_id})
+            if claim.first() is None:  # nothing inserted: claimed before
+                raise _Duplicate(conn.execute(_EARLIER, key).scalar())
+            applied = adt.apply(db, parsed, head, settings, now)
+    except _Duplicate as duplicate:
+        return _duplicate(db, message_id, settings, now, head, duplicate.first_id)
     except Hl7Error as exc:
-        savepoint.rollback()
         return _finish(
-            db, message, settings, now, head, status="rejected", code=exc.ack_code, error=exc
+            db, message_id, settings, now, head, status="rejected", code=exc.ack_code, error=exc
         )
     except Exception as exc:  # a defect must not lose the message: answer AE, keep it
-        savepoint.rollback()
-        log.exception("HL7 message %s could not be applied", message.id)
+        log.exception("HL7 message %s could not be applied", message_id)
         error = Hl7Error(
             f"Internal error while applying the message ({type(exc).__name__}); it is kept "
             "and can be replayed",
             None,
             INTERNAL_ERROR,
         )
-        return _finish(db, message, settings, now, head, status="rejected", code="AE", error=error)
-    return _finish(db, message, settings, now, head, status="applied", code="AA", applied=applied)
+        return _finish(
+            db, message_id, settings, now, head, status="rejected", code="AE", error=error
+        )
+    return _finish(
+        db, message_id, settings, now, head, status="applied", code="AA", applied=applied
+    )
 
 
 def _duplicate(
     db: Session,
-    message: Hl7Message,
+    message_id: uuid.UUID,
     settings: Settings,
     now: dt.datetime,
     head: Header,
     first_id: uuid.UUID | None,
-) -> Outcome:
-    first = db.get(Hl7Message, first_id) if first_id else None
+) -> tuple[dict[str, Any], Outcome]:
+    in_flight = pending.of(db)
+    first: Any = None
+    if first_id is not None and in_flight is not None:  # applied earlier in this batch
+        row = in_flight.by_id.get(first_id)
+        first = row and (row["patient_id"], row["encounter_id"])
+    if first is None and first_id is not None:
+        first = db.connection().execute(_FIRST, {"message_id": first_id}).first()
     note = adt.Applied(
-        patient_id=first.patient_id if first else None,
-        encounter_id=first.encounter_id if first else None,
+        patient_id=first[0] if first else None,
+        encounter_id=first[1] if first else None,
         note=f"control id {head.control_id} was applied before"
-        + (f" (message {first.id})" if first else ""),
+        + (f" (message {first_id})" if first_id else ""),
     )
-    return _finish(db, message, settings, now, head, status="duplicate", code="AA", applied=note)
+    return _finish(db, message_id, settings, now, head, status="duplicate", code="AA", applied=note)
 
 
 def receive(
@@ -276,12 +379,32 @@ def receive(
     settings: Settings,
     now: dt.datetime | None = None,
 ) -> Outcome:
-    """Store and process one message. The caller commits, then sends ``outcome.ack``."""
+    """Store and process one message. The caller commits, then sends ``outcome.ack``. Inside
+    ``batch`` the message's row is written when the batch ends; outside, before returning."""
+    in_flight = pending.of(db)
+    if in_flight is None:
+        with batch(db):
+            return receive(db, raw, source=source, peer=peer, settings=settings, now=now)
     now = now or utcnow()
-    read = _read(raw, settings.timezone)
-    head = None if isinstance(read, Hl7Error) else read[1]
-    message = store(db, raw, source=source, peer=peer, now=now, head=head)
-    return _process(db, message, settings, now, read)
+    message_id = new_id()
+    in_flight.current = raw
+    try:
+        fields, outcome = _process(db, message_id, settings, now, _read(raw, settings.timezone))
+    finally:
+        in_flight.current = None
+    row = {
+        "id": message_id,
+        "received_at": now,
+        "source": source[:8],
+        "peer": (peer or None) and peer[:200],
+        "raw": raw,
+        "replay_of_id": None,
+        "resolved_at": None,
+        "resolved_by": None,
+        **fields,
+    }
+    in_flight.add(row)
+    return outcome
 
 
 def ack_for_garbage(raw: bytes | str, settings: Settings, error: str) -> str:

@@ -4,7 +4,8 @@ A message travels in a frame: ``0x0B`` (VT), the message, ``0x1C 0x0D`` (FS CR);
 is an ACK in a frame of its own. The event loop only moves bytes: it reads frames from many
 connections (optionally over TLS) and hands each message to one writer thread, which takes
 whatever has arrived from all connections as a batch and, in one transaction, calls
-``inbox.receive`` for each (each message applies in its own savepoint), commits, and only
+``inbox.receive`` for each inside ``inbox.batch`` (each message applies in its own savepoint;
+the messages' rows are written together at the end), commits, and only
 then gives each connection its ACK (group commit). An ACK therefore always follows a durable
 commit: an acknowledged message is never lost. A batch that fails as a whole is rolled back
 and its messages are tried again one transaction each, so one message that cannot be stored
@@ -38,6 +39,7 @@ import ssl as ssl_module
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from time import perf_counter
@@ -207,6 +209,12 @@ def _default_receive() -> Receive:
     return inbox.receive
 
 
+def _batch(db: Session) -> AbstractContextManager[None]:
+    from carebridge.transitions import inbox
+
+    return inbox.batch(db)
+
+
 def _default_garbage() -> Garbage:
     from carebridge.transitions import inbox
 
@@ -306,16 +314,17 @@ class Writer:
         try:
             db.connection(execution_options={WRITE_OPTION: True})
             answers = []
-            for job in batch:
-                outcome = self.receive(
-                    db,
-                    job.text,
-                    source="mllp",
-                    peer=job.peer,
-                    settings=self.settings,
-                    now=job.received_at,
-                )
-                answers.append((outcome.code, outcome.ack))
+            with _batch(db):
+                for job in batch:
+                    outcome = self.receive(
+                        db,
+                        job.text,
+                        source="mllp",
+                        peer=job.peer,
+                        settings=self.settings,
+                        now=job.received_at,
+                    )
+                    answers.append((outcome.code, outcome.ack))
             db.commit()
             return answers
         except BaseException:

@@ -59,13 +59,17 @@ class Hl7Message(UuidPk, Base):
 
 class AppliedControlId(Base):
     """Control ids already applied, per sender: the second copy of a message is recognised
-    by the primary key, inside the transaction that would apply it."""
+    by the primary key, inside the transaction that would apply it. The row is written before
+    its message's row (which is written with its outcome, batched), so the foreign key is
+    checked at commit."""
 
     __tablename__ = "hl7_applied_control_ids"
 
     sender: Mapped[str] = mapped_column(String(460), primary_key=True)  # MSH-3|MSH-4
     control_id: Mapped[str] = mapped_column(String(199), primary_key=True)
-    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("hl7_messages.id"))
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("hl7_messages.id", deferrable=True, initially="DEFERRED")
+    )
 
 
 class Encounter(UuidPk, Tracked, Base):

@@ -48,7 +48,7 @@ from carebridge.tasks import service as tasks
 from carebridge.tasks.models import Task
 from carebridge.tasks.notifications import notify
 from carebridge.tasks.schemas import TaskUpdate
-from carebridge.transitions import codes
+from carebridge.transitions import codes, pending
 from carebridge.transitions.business_days import add_business_days, end_of_day, local_date
 from carebridge.transitions.charlson import charlson
 from carebridge.transitions.hospital_score import hospital, is_oncology, labs_from_messages
@@ -322,22 +322,15 @@ def _admissions_last_year(db: Session, encounter: Encounter, admit: dt.datetime)
 
 
 def _stay_messages(db: Session, encounter: Encounter) -> list[str]:
-    """Raw messages of the stay, oldest first, with the one being applied now (it is in
-    this session, still ``received``, not yet linked to the encounter)."""
-    linked = list(
-        db.scalars(
-            select(Hl7Message)
-            .where(Hl7Message.encounter_id == encounter.id)
-            .order_by(Hl7Message.received_at)
-        )
-    )
-    seen = {m.id for m in linked}
-    in_flight = [
-        obj
-        for obj in list(db.identity_map.values())
-        if isinstance(obj, Hl7Message) and obj.status == "received" and obj.id not in seen
-    ]
-    return [m.raw for m in linked + in_flight]
+    """Raw messages of the stay, oldest first: those stored, then those of the batch being
+    applied (not written yet), the one being applied now last."""
+    stored = db.scalars(
+        select(Hl7Message.raw)
+        .where(Hl7Message.encounter_id == encounter.id)
+        .order_by(Hl7Message.received_at)
+    ).all()
+    in_flight = pending.of(db)
+    return list(stored) + (in_flight.raws_of(encounter.id) if in_flight else [])
 
 
 def assess(
