@@ -32,6 +32,7 @@ class Hl7Message(UuidPk, Base):
         Index("ix_hl7_messages_status", "status", "received_at"),
         Index("ix_hl7_messages_control", "sending_facility", "control_id"),
         Index("ix_hl7_messages_patient", "patient_id", "received_at"),
+        Index("ix_hl7_messages_encounter", "encounter_id", "received_at"),
     )
 
     received_at: Mapped[dt.datetime]
@@ -64,6 +65,9 @@ class AppliedControlId(Base):
     checked at commit."""
 
     __tablename__ = "hl7_applied_control_ids"
+    # SQLite looks up the claims of each message row written while the deferred key is
+    # pending: without this index, a scan of every claim per message.
+    __table_args__ = (Index("ix_hl7_applied_control_ids_message", "message_id"),)
 
     sender: Mapped[str] = mapped_column(String(460), primary_key=True)  # MSH-3|MSH-4
     control_id: Mapped[str] = mapped_column(String(199), primary_key=True)

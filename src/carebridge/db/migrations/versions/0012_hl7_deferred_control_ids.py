@@ -2,7 +2,8 @@
 
 The listener writes each message's row once, with its outcome, when its batch ends; the
 control id is claimed first, inside the message's savepoint, so the key must wait for the
-commit.
+commit. Indexes: the claims by message (SQLite checks a pending deferred key through it) and
+the messages of a hospital stay (its labs, read at discharge).
 
 Revision ID: 0012
 Revises: 0011
@@ -38,7 +39,11 @@ def _recreate(*, deferred: bool) -> None:
 
 def upgrade() -> None:
     _recreate(deferred=True)
+    op.create_index("ix_hl7_applied_control_ids_message", TABLE, ["message_id"])
+    op.create_index("ix_hl7_messages_encounter", "hl7_messages", ["encounter_id", "received_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_hl7_messages_encounter", table_name="hl7_messages")
+    op.drop_index("ix_hl7_applied_control_ids_message", table_name=TABLE)
     _recreate(deferred=False)
