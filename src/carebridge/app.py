@@ -27,6 +27,7 @@ from carebridge.coverage import api as coverage_api
 from carebridge.coverage import eligibility_api, eligibility_views
 from carebridge.coverage import views as coverage_views
 from carebridge.db.session import make_engine, make_sessionmaker
+from carebridge.fhir import routes as fhir_routes
 from carebridge.patients import api as patients_api
 from carebridge.patients import terminology
 from carebridge.patients import views as patients_views
@@ -84,6 +85,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     hl7_api.router,
     transitions_api.router,
     transitions_views.router,
+    fhir_routes.router,
 )
 STATIC = Path(__file__).parent / "web" / "static"
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"

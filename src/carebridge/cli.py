@@ -38,6 +38,8 @@ clearinghouse_app = typer.Typer(help="Clearinghouse tools.", no_args_is_help=Tru
 app.add_typer(clearinghouse_app, name="clearinghouse")
 hl7_app = typer.Typer(help="HL7 v2 interface (the hospitals' ADT feed).", no_args_is_help=True)
 app.add_typer(hl7_app, name="hl7")
+fhir_app = typer.Typer(help="The FHIR R4 API's stored resources.", no_args_is_help=True)
+app.add_typer(fhir_app, name="fhir")
 # Piped output (scripts, `| grep`) gets wide lines so ids are never cut.
 out = Console(width=None if sys.stdout.isatty() else 200)
 
@@ -407,6 +409,24 @@ def hl7_import(
     )
     if counts["rejected"]:
         raise typer.Exit(1)
+
+
+@fhir_app.command("reindex")
+def fhir_reindex() -> None:
+    """Render every Carebridge record served through FHIR into the FHIR store (after an
+    upgrade that adds a resource type; changes made later keep it current by themselves)."""
+    from carebridge.db.session import make_engine, make_sessionmaker, unit_of_work
+    from carebridge.fhir import projection
+
+    settings = _settings()
+    _ready(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as db:
+            rendered = projection.reindex(db)
+    finally:
+        engine.dispose()
+    out.print(f"{rendered} resource(s) rendered.")
 
 
 # --- database --------------------------------------------------------------------------

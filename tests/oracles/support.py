@@ -1,4 +1,4 @@
-"""Third-party X12 oracles, run in their own virtual environment.
+"""Third-party X12 and FHIR oracles, run in their own virtual environment.
 
 Our X12 is cross-checked against two independent readers from PyPI:
 
@@ -6,7 +6,9 @@ Our X12 is cross-checked against two independent readers from PyPI:
   the implementation guide (loops, required segments, code values). It needs pydantic 1,
   which cannot live beside Carebridge's pydantic 2;
 * pyx12 validates the interchange envelope (ISA/GS/ST ids and counts against their
-  trailers, ISA/GS/GE/IEA element values, HL numbering).
+  trailers, ISA/GS/GE/IEA element values, HL numbering);
+* fhirclient (SMART on FHIR) parses FHIR resources with its strict R4 (4.0.1) models:
+  required elements, unknown keys, lists versus single values, types and date formats.
 
 Both are installed once into ``<repo>/.cache/oracle-venv`` (built on first use, rebuilt when
 ``REQUIREMENTS`` change; a file lock keeps pytest-xdist workers from building it twice) and
@@ -24,7 +26,9 @@ The API (used by the 270/271, 278 and 837P oracle tests and ``python -m benchmar
   empty when the interchange passes;
 * ``lfh_benchmark(docs, repeat)``: linuxforhealth parse timing measured inside the venv;
 * ``lfh_271_members(model)`` / ``our_271_members(read_271(...))``: both readings of a 271 in
-  one plain shape, to compare with ``==``.
+  one plain shape, to compare with ``==``;
+* ``fhir_strict_errors_batch(resources) -> list[list[str]]``: fhirclient's strict parse of
+  each resource, one message per problem with its path; an empty list means it is valid.
 
 Without network access the venv cannot be built and every oracle test errors (CI has the
 registries). ``CAREBRIDGE_TEST_NO_ORACLES=1`` turns that into a skip, for offline work only.
@@ -58,6 +62,7 @@ REQUIREMENTS = (
     "linuxforhealth-x12==0.57.0",
     "pydantic>=1.10,<2",  # linuxforhealth-x12 imports pydantic.BaseSettings (pydantic 1 only)
     "pyx12==4.0.0",
+    "fhirclient==4.4.0",  # models generated from FHIR 4.0.1 (4.1.0 and older are 4.0.0)
 )
 INSTALL_TIMEOUT_SECONDS = 600
 RUN_TIMEOUT_SECONDS = 600
@@ -343,6 +348,13 @@ def _our_member(result: EligibilityResult) -> dict[str, Any]:
 def our_271_members(results: Sequence[EligibilityResult]) -> list[dict[str, Any]]:
     """What ``read_271`` extracted, in the shape of ``lfh_271_members``."""
     return [_our_member(result) for result in results]
+
+
+def fhir_strict_errors_batch(resources: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """fhirclient's strict R4 verdict on each resource (one subprocess for all of them):
+    its validation messages, each naming the element's path; empty when the resource parses."""
+    answers: list[list[str]] = run("fhir-strict", [json.dumps(r) for r in resources])
+    return answers
 
 
 def sample_files(folder: str) -> list[Path]:

@@ -13,6 +13,8 @@ Requests::
         -> [[message, ...], ...]   (empty list: pyx12 found nothing wrong)
     {"op": "lfh-bench", "documents": [x12, ...], "repeat": n}
         -> {"transactions": int, "seconds": float, "models": [[model, ...], ...]}
+    {"op": "fhir-strict", "documents": [resource JSON, ...]}
+        -> [[message, ...], ...]   (empty list: fhirclient's strict R4 models accept it)
 
 A transaction model is linuxforhealth's pydantic model as ``.dict(exclude_none=True)``,
 dates as ISO strings and decimals as strings.
@@ -164,6 +166,38 @@ def pyx12(documents: list[str]) -> list[list[str]]:
     return answers
 
 
+def _fhir_messages(exc: BaseException, path: str) -> list[str]:
+    """Flatten fhirclient's nested FHIRValidationError into one message per leaf problem."""
+    from fhirclient.models.fhirabstractbase import FHIRValidationError
+
+    if isinstance(exc, FHIRValidationError):
+        here = ".".join(p for p in (path, exc.path) if p)
+        return [m for error in exc.errors for m in _fhir_messages(error, here)]
+    return [f"{path or '(root)'}: {type(exc).__name__}: {exc}"]
+
+
+def fhir_strict(documents: list[str]) -> list[list[str]]:
+    from fhirclient.models.fhirelementfactory import FHIRElementFactory
+
+    answers = []
+    for text in documents:
+        resource = json.loads(text)
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if not isinstance(kind, str):
+            answers.append(["(root): no resourceType"])
+            continue
+        try:
+            # strict is fhirclient's default: any problem raises instead of being logged.
+            parsed = FHIRElementFactory.instantiate(kind, resource)
+        except Exception as exc:  # the oracle's verdict, whatever it raises
+            answers.append(_fhir_messages(exc, kind))
+            continue
+        # An unknown name falls back to a bare Element, which accepts anything.
+        known = getattr(parsed, "resource_type", None) == kind
+        answers.append([] if known else [f"{kind}: not an R4 resource type"])
+    return answers
+
+
 def main() -> None:
     request = json.load(sys.stdin)
     op = request["op"]
@@ -174,6 +208,8 @@ def main() -> None:
         answer = pyx12(documents)
     elif op == "lfh-bench":
         answer = lfh_bench(documents, int(request["repeat"]))
+    elif op == "fhir-strict":
+        answer = fhir_strict(documents)
     else:
         raise SystemExit(f"unknown op {op!r}")
     json.dump(answer, sys.stdout, default=_plain)

@@ -52,6 +52,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    from carebridge.fhir import projection  # imports the domains' models: keep it lazy
+
+    projection.install()
     return sessionmaker(engine, expire_on_commit=False)
 
 

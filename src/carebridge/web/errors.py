@@ -1,6 +1,6 @@
-"""The one error mapper: RFC 9457 problem+json under /api (and /fhir until the FHIR facade
-renders OperationOutcome), a redirect or an error page in the UI. Every response carries the
-request id; an unexpected exception is logged with it and never shown as a traceback."""
+"""The one error mapper: RFC 9457 problem+json under /api, an OperationOutcome under /fhir, a
+redirect or an error page in the UI. Every response carries the request id; an unexpected
+exception is logged with it and never shown as a traceback."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from carebridge.fhir.errors import FhirError
+from carebridge.fhir.outcome import outcome_response
 from carebridge.lib.errors import AppError, BadRequest, Conflict, Unauthenticated, ValidationFailed
 from carebridge.security.deps import is_machine_path, request_id
 
@@ -21,6 +23,20 @@ log = logging.getLogger("carebridge.errors")
 
 PROBLEM_TYPE = "urn:carebridge:problem:"
 HTTP_CODES = {413: "payload-too-large", 405: "method-not-allowed", 404: "not-found"}
+# HTTP status -> FHIR issue type (http://hl7.org/fhir/issue-type) for errors raised outside
+# the FHIR code itself (sign-in, permissions, limits, unknown paths).
+FHIR_ISSUE_TYPES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    412: "conflict",
+    413: "too-long",
+    422: "processing",
+    500: "exception",
+}
 STATUS_TITLES = {
     400: "Bad request",
     401: "Sign-in required",
@@ -83,7 +99,23 @@ def error_page(
     )
 
 
+def is_fhir_path(path: str) -> bool:
+    return path.startswith("/fhir/")
+
+
+def fhir_outcome(
+    status: int, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    """An OperationOutcome answer for an error met outside the FHIR code."""
+    issue = code or FHIR_ISSUE_TYPES.get(status, "processing")
+    response = outcome_response(FhirError(status, issue, detail))
+    response.headers.update(headers or {})
+    return response
+
+
 def respond(request: Request, exc: AppError) -> Response:
+    if is_fhir_path(request.url.path):
+        return fhir_outcome(exc.status, exc.detail, headers=exc.headers)
     if is_machine_path(request.url.path):
         return problem(
             request,
@@ -106,6 +138,10 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(FhirError)
+    async def fhir_error(request: Request, exc: FhirError) -> Response:
+        return outcome_response(exc)
+
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
         return respond(request, exc)
@@ -143,6 +179,8 @@ def install(app: FastAPI) -> None:
         if status == 404:
             detail = f"There is nothing at {request.url.path}"
         headers = dict(exc.headers) if exc.headers else None
+        if is_fhir_path(request.url.path):
+            return fhir_outcome(status, detail, headers=headers)
         if is_machine_path(request.url.path):
             code = HTTP_CODES.get(status, title.lower().replace(" ", "-"))
             return problem(
@@ -159,6 +197,8 @@ async def unexpected(request: Request, exc: Exception) -> Response:
         f"An unexpected error occurred. Quote request id {request_id(request)} "
         "to your administrator."
     )
+    if is_fhir_path(request.url.path):
+        return fhir_outcome(500, detail)
     if is_machine_path(request.url.path):
         return problem(
             request, status=500, code="internal-error", title=STATUS_TITLES[500], detail=detail

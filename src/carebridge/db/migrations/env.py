@@ -14,6 +14,7 @@ import carebridge.billing.models
 import carebridge.careplans.models
 import carebridge.coverage.models
 import carebridge.db.history
+import carebridge.fhir.models
 import carebridge.messaging.models
 import carebridge.patients.models
 import carebridge.referrals.models

@@ -1,0 +1,55 @@
+"""The CapabilityStatement at ``/fhir/R4/metadata``, made from the registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carebridge import __version__
+from carebridge.fhir.registry import REGISTRY
+from carebridge.settings import Settings
+
+FHIR_VERSION = "4.0.1"
+# The date this statement's content last changed in a release (FHIR wants a dateTime).
+PUBLISHED = "2026-11-26"
+
+
+def capability_statement(settings: Settings) -> dict[str, Any]:
+    resources = []
+    for definition in REGISTRY.values():
+        entry: dict[str, Any] = {
+            "type": definition.type,
+            "interaction": [{"code": code} for code in definition.interactions],
+            "versioning": "versioned",
+            "readHistory": True,
+        }
+        if definition.profile:
+            entry["supportedProfile"] = [definition.profile]
+        resources.append(entry)
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": PUBLISHED,
+        "publisher": settings.clinic_name,
+        "kind": "instance",
+        "software": {"name": "Carebridge", "version": __version__},
+        "implementation": {
+            "description": f"Carebridge FHIR API of {settings.clinic_name}",
+            "url": fhir_base(settings),
+        },
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "description": "Bearer API tokens (Authorization: Bearer <token>); every "
+                    "access is audited"
+                },
+                "resource": resources,
+            }
+        ],
+    }
+
+
+def fhir_base(settings: Settings) -> str:
+    return settings.public_url.rstrip("/") + "/fhir/R4"

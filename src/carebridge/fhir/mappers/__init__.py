@@ -1,0 +1,1 @@
+"""Carebridge records <-> FHIR R4 resources, one module per domain."""

@@ -1,0 +1,77 @@
+"""Where FHIR resources live: one row per resource we serve (``fhir_resources``), holding the
+JSON exactly as served, and every earlier version of it (``fhir_resource_versions``).
+
+Two origins share the table. ``mapped`` resources are renderings of Carebridge's own records
+(a Patient is the chart), kept current as those records change. ``received`` resources are
+records from elsewhere that Carebridge does not model (Immunization, ExplanationOfBenefit...):
+kept as received, indexed by patient, date, code and status so they can be searched and shown
+in the chart. ``fhir_source_ids`` remembers what an import created for a sender's id, so the
+same import run twice creates nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from carebridge.db.base import Base, BigIntPk
+
+
+class FhirResource(Base):
+    """The current version of one resource. ``content`` is the compact JSON as served, with
+    ``meta.versionId`` and ``meta.lastUpdated`` inside, so a read returns it unchanged;
+    ``content_hash`` is over the resource without those, so an unchanged resource written
+    again gets no new version."""
+
+    __tablename__ = "fhir_resources"
+    __table_args__ = (
+        UniqueConstraint("resource_type", "id", name="uq_fhir_resources_type_id"),
+        Index("ix_fhir_resources_patient", "patient_id", "resource_type", "date_start"),
+        Index("ix_fhir_resources_code", "resource_type", "code", "code_system"),
+        Index("ix_fhir_resources_updated", "last_updated", "pk"),
+    )
+
+    pk: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    resource_type: Mapped[str] = mapped_column(String(64))
+    id: Mapped[str] = mapped_column(String(64))  # the logical id, as in URLs
+    origin: Mapped[str] = mapped_column(String(8))  # mapped | received
+    version_id: Mapped[int]
+    last_updated: Mapped[dt.datetime]
+    deleted: Mapped[bool] = mapped_column(default=False)
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id"))
+    date_start: Mapped[dt.datetime | None]
+    date_end: Mapped[dt.datetime | None]
+    code_system: Mapped[str | None] = mapped_column(String(255))
+    code: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(32))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class FhirResourceVersion(Base):
+    """Every version of every resource, the current one included: history and vread."""
+
+    __tablename__ = "fhir_resource_versions"
+
+    resource_pk: Mapped[int] = mapped_column(
+        BigIntPk, ForeignKey("fhir_resources.pk"), primary_key=True
+    )
+    version_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_updated: Mapped[dt.datetime]
+    deleted: Mapped[bool] = mapped_column(default=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FhirSourceId(Base):
+    """A sender's id for a resource (``namespace`` names the sender or the import) and the
+    resource it became here."""
+
+    __tablename__ = "fhir_source_ids"
+
+    namespace: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"), index=True)

@@ -1,0 +1,182 @@
+"""The FHIR R4 API at ``/fhir/R4``: the CapabilityStatement, and read, vread and instance
+history for every type in the registry. Answers are ``application/fhir+json``; errors are
+OperationOutcomes (see ``web.errors``). Every access is audited with the patient it concerns.
+"""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from carebridge.fhir import store
+from carebridge.fhir.capability import capability_statement, fhir_base
+from carebridge.fhir.errors import FhirError
+from carebridge.fhir.outcome import FHIR_JSON
+from carebridge.fhir.registry import REGISTRY, ResourceDef
+from carebridge.security.audit import Action, Actor, record
+from carebridge.security.deps import Db, Require, public, settings_of
+
+router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
+Format = Annotated[str | None, Query(alias="_format")]
+JSON_FORMATS = frozenset({"json", "application/json", "application/fhir+json"})
+
+
+def _json_only(requested: str | None) -> None:
+    if requested is not None and requested.split(";")[0].strip() not in JSON_FORMATS:
+        raise FhirError(
+            406, "not-supported", f"_format={requested}: this server speaks FHIR JSON only"
+        )
+
+
+def _fhir_json(body: bytes | dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return Response(content, media_type=FHIR_JSON, headers=headers)
+
+
+@router.get("/metadata", dependencies=[Depends(public)])
+def metadata(request: Request, _format: Format = None) -> Response:
+    """The CapabilityStatement: what this server supports, made from the same table as the
+    routes."""
+    _json_only(_format)
+    return _fhir_json(capability_statement(settings_of(request)))
+
+
+def _current(db: Db, definition: ResourceDef, resource_id: str) -> store.Stored:
+    found = store.read(db, definition.type, resource_id)
+    if found is None:
+        raise FhirError(404, "not-found", f"No {definition.type} with id {resource_id}")
+    return found
+
+
+def _headers(stored: store.Stored, base: str) -> dict[str, str]:
+    return {
+        "ETag": stored.etag,
+        "Last-Modified": format_datetime(stored.last_updated, usegmt=True),
+        "Content-Location": f"{base}/{stored.resource_type}/{stored.id}/_history/"
+        f"{stored.version_id}",
+    }
+
+
+def _audit(db: Db, actor: Actor, stored: store.Stored, reason: str) -> None:
+    record(
+        db,
+        actor,
+        Action.READ,
+        entity_type=stored.resource_type,
+        entity_id=stored.id,
+        patient_id=stored.patient_id,
+        reason=reason,
+    )
+
+
+def _matches(if_none_match: str | None, stored: store.Stored) -> bool:
+    """``If-None-Match`` names the current version (``W/"3"``, or a bare ``3`` as some clients
+    send it)."""
+    if not if_none_match:
+        return False
+    wanted = {t.strip().removeprefix("W/").strip('"') for t in if_none_match.split(",")}
+    return "*" in wanted or str(stored.version_id) in wanted
+
+
+def _history_entry(stored: store.Stored, base: str) -> dict[str, Any]:
+    url = f"{base}/{stored.resource_type}/{stored.id}"
+    entry: dict[str, Any] = {"fullUrl": url}
+    if stored.deleted:
+        entry["request"] = {"method": "DELETE", "url": f"{stored.resource_type}/{stored.id}"}
+        entry["response"] = {"status": "410 Gone", "etag": stored.etag}
+        return entry
+    entry["resource"] = orjson.loads(stored.content)
+    method = "POST" if stored.version_id == 1 else "PUT"
+    entry["request"] = {
+        "method": method,
+        "url": stored.resource_type if method == "POST" else f"{stored.resource_type}/{stored.id}",
+    }
+    entry["response"] = {
+        "status": "201 Created" if method == "POST" else "200 OK",
+        "etag": stored.etag,
+        "lastModified": store.instant(stored.last_updated),
+    }
+    return entry
+
+
+def _add_type_routes(definition: ResourceDef) -> None:
+    # A default, not an Annotated alias: annotations are read as strings from the module, where
+    # a per-type alias made here does not exist.
+    reader = Depends(Require(definition.read))
+    kind = definition.type
+
+    def read(
+        request: Request, db: Db, resource_id: str, _format: Format = None, actor: Actor = reader
+    ) -> Response:
+        _json_only(_format)
+        stored = _current(db, definition, resource_id)
+        if stored.deleted:
+            raise FhirError(410, "deleted", f"{kind}/{resource_id} was deleted")
+        _audit(db, actor, stored, f"FHIR read {kind}/{resource_id}")
+        headers = _headers(stored, fhir_base(settings_of(request)))
+        if _matches(request.headers.get("if-none-match"), stored):
+            return Response(status_code=304, headers=headers)
+        return _fhir_json(stored.content, headers)
+
+    def vread(
+        request: Request,
+        db: Db,
+        resource_id: str,
+        version_id: int,
+        _format: Format = None,
+        actor: Actor = reader,
+    ) -> Response:
+        _json_only(_format)
+        found = store.version(db, kind, resource_id, version_id)
+        if found is None:
+            _current(db, definition, resource_id)  # 404 for the resource before the version
+            raise FhirError(404, "not-found", f"{kind}/{resource_id} has no version {version_id}")
+        if found.deleted:
+            raise FhirError(
+                410, "deleted", f"Version {version_id} of {kind}/{resource_id} is a deletion"
+            )
+        _audit(db, actor, found, f"FHIR vread {kind}/{resource_id}/_history/{version_id}")
+        return _fhir_json(found.content, _headers(found, fhir_base(settings_of(request))))
+
+    def history(
+        request: Request, db: Db, resource_id: str, _format: Format = None, actor: Actor = reader
+    ) -> Response:
+        _json_only(_format)
+        versions = store.history(db, kind, resource_id)
+        if not versions:
+            raise FhirError(404, "not-found", f"No {kind} with id {resource_id}")
+        _audit(db, actor, versions[0], f"FHIR history {kind}/{resource_id}")
+        base = fhir_base(settings_of(request))
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "history",
+            "total": len(versions),
+            "link": [{"relation": "self", "url": f"{base}/{kind}/{resource_id}/_history"}],
+            "entry": [_history_entry(v, base) for v in versions],
+        }
+        return _fhir_json(bundle)
+
+    read.__doc__ = f"Read a {kind} (the current version; 410 when deleted)."
+    vread.__doc__ = f"Read one version of a {kind}."
+    history.__doc__ = f"Every version of a {kind}, newest first."
+    router.add_api_route(f"/{kind}/{{resource_id}}", read, methods=["GET"], name=f"read {kind}")
+    router.add_api_route(
+        f"/{kind}/{{resource_id}}/_history",
+        history,
+        methods=["GET"],
+        name=f"history {kind}",
+    )
+    router.add_api_route(
+        f"/{kind}/{{resource_id}}/_history/{{version_id}}",
+        vread,
+        methods=["GET"],
+        name=f"vread {kind}",
+    )
+
+
+for _definition in REGISTRY.values():
+    _add_type_routes(_definition)

@@ -1,0 +1,135 @@
+"""The FHIR API's first interactions over HTTP: the CapabilityStatement, Patient read, vread
+and history kept current by the chart itself, ETags, errors as OperationOutcome, and every
+read audited."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from carebridge.db.session import unit_of_work
+from carebridge.fhir import projection, store
+from carebridge.patients import service as patients
+from carebridge.patients.schemas import PatientUpdate
+from carebridge.security.audit import Actor
+from carebridge.security.models import AuditEvent
+from carebridge.security.roles import Role
+from tests.factories import make_token, make_user
+from tests.integration.test_tasks_api import new_patient
+
+SYSTEM = Actor.system("test")
+FHIR_JSON = "application/fhir+json; charset=utf-8"
+
+
+def bearer(factory: sessionmaker[Session], role: Role = Role.COORDINATOR) -> dict[str, str]:
+    user = make_user(factory, role)
+    return {"Authorization": f"Bearer {make_token(factory, user.username)}"}
+
+
+def test_metadata_says_what_the_server_does(client: TestClient) -> None:
+    answer = client.get("/fhir/R4/metadata")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == FHIR_JSON
+    statement = answer.json()
+    assert statement["resourceType"] == "CapabilityStatement"
+    assert statement["fhirVersion"] == "4.0.1"
+    patient = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
+    assert [i["code"] for i in patient["interaction"]] == ["read", "vread", "history-instance"]
+    refused = client.get("/fhir/R4/metadata?_format=xml")
+    assert refused.status_code == 406
+    assert refused.json()["issue"][0]["code"] == "not-supported"
+
+
+def test_a_patient_reads_as_the_chart_and_follows_its_changes(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    headers = bearer(factory)
+    patient_id = new_patient(factory, given="Inez")
+    answer = client.get(f"/fhir/R4/Patient/{patient_id}", headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == FHIR_JSON
+    assert answer.headers["etag"] == 'W/"1"'
+    resource = answer.json()
+    assert resource["resourceType"] == "Patient"
+    assert resource["id"] == str(patient_id)
+    assert resource["meta"]["versionId"] == "1"
+    assert resource["name"][0]["given"] == ["Inez"]
+    same = client.get(
+        f"/fhir/R4/Patient/{patient_id}", headers={**headers, "If-None-Match": 'W/"1"'}
+    )
+    assert same.status_code == 304
+    with unit_of_work(factory) as db:
+        chart = patients.get(db, SYSTEM, patient_id)
+        patients.update_patient(
+            db, SYSTEM, patient_id, PatientUpdate(version=chart.version, given_names="Ines")
+        )
+    changed = client.get(f"/fhir/R4/Patient/{patient_id}", headers=headers)
+    assert changed.headers["etag"] == 'W/"2"'
+    assert changed.json()["name"][0]["given"] == ["Ines"]
+    first = client.get(f"/fhir/R4/Patient/{patient_id}/_history/1", headers=headers)
+    assert first.json()["name"][0]["given"] == ["Inez"]
+    history = client.get(f"/fhir/R4/Patient/{patient_id}/_history", headers=headers).json()
+    assert history["type"] == "history"
+    assert [e["resource"]["meta"]["versionId"] for e in history["entry"]] == ["2", "1"]
+    assert [e["request"]["method"] for e in history["entry"]] == ["PUT", "POST"]
+    with unit_of_work(factory, write=False) as db:
+        reads = db.scalars(
+            select(AuditEvent.reason).where(
+                AuditEvent.patient_id == patient_id, AuditEvent.entity_type == "Patient"
+            )
+        ).all()
+    assert f"FHIR read Patient/{patient_id}" in reads
+    assert f"FHIR history Patient/{patient_id}" in reads
+
+
+def test_errors_are_operation_outcomes(client: TestClient, factory: sessionmaker[Session]) -> None:
+    headers = bearer(factory)
+    missing = client.get(f"/fhir/R4/Patient/{uuid.uuid4()}", headers=headers)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == FHIR_JSON
+    assert missing.json()["issue"][0]["code"] == "not-found"
+    patient_id = new_patient(factory)
+    no_version = client.get(f"/fhir/R4/Patient/{patient_id}/_history/9", headers=headers)
+    assert no_version.status_code == 404
+    assert "no version 9" in no_version.json()["issue"][0]["diagnostics"]
+    anonymous = client.get(f"/fhir/R4/Patient/{patient_id}")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["issue"][0]["code"] == "login"
+    nowhere = client.get("/fhir/R4/Nothing/1", headers=headers)
+    assert nowhere.status_code == 404
+    assert nowhere.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_role_without_the_permission_is_refused(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    patient_id = new_patient(factory)
+    refused = client.get(f"/fhir/R4/Patient/{patient_id}", headers=bearer(factory, Role.AUDITOR))
+    assert refused.status_code == 403
+    assert refused.json()["issue"][0]["code"] == "forbidden"
+
+
+def test_a_deleted_resource_answers_410(client: TestClient, factory: sessionmaker[Session]) -> None:
+    patient_id = new_patient(factory)
+    with unit_of_work(factory) as db:
+        store.delete(db, "Patient", str(patient_id))
+    gone = client.get(f"/fhir/R4/Patient/{patient_id}", headers=bearer(factory))
+    assert gone.status_code == 410
+    assert gone.json()["issue"][0]["code"] == "deleted"
+
+
+def test_reindex_renders_charts_and_changes_nothing_twice(
+    factory: sessionmaker[Session],
+) -> None:
+    patient_id = new_patient(factory)
+    with unit_of_work(factory) as db:
+        assert projection.reindex(db) >= 1
+        before = store.read(db, "Patient", str(patient_id))
+        projection.reindex(db)
+        after = store.read(db, "Patient", str(patient_id))
+    assert before is not None
+    assert after is not None
+    assert after.version_id == before.version_id == 1
