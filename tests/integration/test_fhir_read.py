@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carebridge.db.session import unit_of_work
 from carebridge.fhir import projection, store
+from carebridge.patients import bulk, synthetic
 from carebridge.patients import service as patients
 from carebridge.patients.schemas import PatientUpdate
 from carebridge.security.audit import Actor
@@ -133,3 +134,16 @@ def test_reindex_renders_charts_and_changes_nothing_twice(
     assert before is not None
     assert after is not None
     assert after.version_id == before.version_id == 1
+
+
+def test_bulk_seeded_charts_read_over_fhir(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(factory) as db:
+        seeded = bulk.insert_patients(db, SYSTEM, synthetic.generate(3, seed=77), batch_size=2)
+    headers = bearer(factory)
+    for patient_id in seeded.patient_ids:
+        answer = client.get(f"/fhir/R4/Patient/{patient_id}", headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["meta"]["versionId"] == "1"
+        assert answer.json()["identifier"][0]["type"]["coding"][0]["code"] == "MR"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from itertools import chain
+from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
@@ -32,19 +33,25 @@ def _feeds(obj: object) -> Iterable[Key]:
         yield ("Patient", obj.patient_id)
 
 
-def _render_patients(db: Session, ids: list[uuid.UUID]) -> None:
+def _patients(db: Session, ids: list[uuid.UUID]) -> Iterable[tuple[dict[str, Any], store.Index]]:
     charts = db.scalars(
         select(Patient)
         .where(Patient.id.in_(ids))
         .options(selectinload(Patient.identifiers), selectinload(Patient.telecoms))
     )
     for patient in charts:
-        store.put(
-            db,
-            patient_to_fhir(patient),
-            origin="mapped",
-            index=store.Index(patient_id=patient.id, status=patient.status),
-        )
+        yield patient_to_fhir(patient), store.Index(patient_id=patient.id, status=patient.status)
+
+
+def _render_patients(db: Session, ids: list[uuid.UUID]) -> None:
+    for resource, index in _patients(db, ids):
+        store.put(db, resource, origin="mapped", index=index)
+
+
+def render_new_patients(db: Session, ids: list[uuid.UUID]) -> None:
+    """Version 1 of charts just bulk-inserted (``patients.bulk``), in one statement per
+    table instead of a lookup and an insert each."""
+    store.add_new(db, list(_patients(db, ids)), origin="mapped")
 
 
 RENDERERS: dict[str, Callable[[Session, list[uuid.UUID]], None]] = {

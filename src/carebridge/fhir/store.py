@@ -207,6 +207,64 @@ def put(
     return stored, True
 
 
+def add_new(
+    db: Session,
+    items: Sequence[tuple[Mapping[str, Any], Index]],
+    *,
+    origin: str,
+    now: dt.datetime | None = None,
+) -> list[Stored]:
+    """Resources known to be new (records just bulk-inserted): version 1 of each, in one
+    INSERT per table. One that exists already fails the whole call (the unique key)."""
+    if origin not in ORIGINS:
+        raise ValueError(f"origin must be one of {ORIGINS}")
+    if not items:
+        return []
+    now = now or utcnow()
+    rows = []
+    for resource, index in items:
+        rows.append(
+            {
+                "resource_type": resource["resourceType"],
+                "id": resource["id"],
+                "origin": origin,
+                "version_id": 1,
+                "last_updated": now,
+                "deleted": False,
+                "content": _render(resource, 1, now),
+                "content_hash": content_hash(resource),
+                "patient_id": index.patient_id,
+                "date_start": index.date_start,
+                "date_end": index.date_end,
+                "code_system": index.code_system,
+                "code": index.code,
+                "status": index.status,
+            }
+        )
+    conn = db.connection()
+    pks = conn.execute(
+        insert(FhirResource).returning(FhirResource.pk, sort_by_parameter_order=True), rows
+    ).scalars()
+    stored = [
+        Stored(pk, r["resource_type"], r["id"], 1, now, False, r["content"], r["patient_id"])
+        for pk, r in zip(pks, rows, strict=True)
+    ]
+    conn.execute(
+        insert(FhirResourceVersion),
+        [
+            {
+                "resource_pk": s.pk,
+                "version_id": 1,
+                "last_updated": now,
+                "deleted": False,
+                "content": s.content,
+            }
+            for s in stored
+        ],
+    )
+    return stored
+
+
 def _keep_version(db: Session, stored: Stored) -> None:
     db.connection().execute(
         insert(FhirResourceVersion),

@@ -5,8 +5,9 @@ per object. Here each batch of patients becomes one executemany ``INSERT`` per t
 SQLAlchemy Core, on SQLite and PostgreSQL alike. The rows are exactly what the services would
 have written: MRNs from the ``counters`` table (one ``UPDATE ... RETURNING`` reserves a block
 per batch), folded name columns, every column set explicitly (Core does not run the ORM's
-defaults) and a ``record_versions`` 'create' snapshot for every versioned row, so seeded
-charts have a history like any other. Each batch leaves one audit row.
+defaults), a ``record_versions`` 'create' snapshot for every versioned row, so seeded
+charts have a history like any other, and each chart's FHIR Patient. Each batch leaves one
+audit row.
 
 Nothing here checks for duplicates or validates input: the rows come from
 :mod:`carebridge.patients.synthetic`, whose values are valid by construction (the tests check).
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from carebridge.db.base import Base, UtcDateTime
 from carebridge.db.history import RecordVersion
+from carebridge.fhir import projection
 from carebridge.lib.time import utcnow
 from carebridge.patients import models, terminology
 from carebridge.patients.names import fold
@@ -165,6 +167,7 @@ def insert_patients(
             reason=f"seeded {len(batch)} patients",
         )
         db.flush()
+        projection.render_new_patients(db, ids)  # readable over FHIR like any other chart
         result.patients += len(batch)
         result.batches += 1
         result.patient_ids += ids
