@@ -415,15 +415,29 @@ def hl7_import(
 def fhir_reindex() -> None:
     """Render every Carebridge record served through FHIR into the FHIR store (after an
     upgrade that adds a resource type; changes made later keep it current by themselves)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
     from carebridge.db.session import make_engine, make_sessionmaker, unit_of_work
     from carebridge.fhir import projection
 
     settings = _settings()
     _ready(settings)
     engine = make_engine(settings.database_url)
+    bar = Bar(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     try:
-        with unit_of_work(make_sessionmaker(engine)) as db:
-            rendered = projection.reindex(db)
+        with bar, unit_of_work(make_sessionmaker(engine)) as db:
+            task = bar.add_task("FHIR resources", total=None)
+            rendered = projection.reindex(
+                db, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
     finally:
         engine.dispose()
     out.print(f"{rendered} resource(s) rendered.")

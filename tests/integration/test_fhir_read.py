@@ -19,6 +19,7 @@ from carebridge.security.audit import Actor
 from carebridge.security.models import AuditEvent
 from carebridge.security.roles import Role
 from tests.factories import make_token, make_user
+from tests.integration.test_cli import SECRET_ENV, run
 from tests.integration.test_tasks_api import new_patient
 
 SYSTEM = Actor.system("test")
@@ -147,3 +148,18 @@ def test_bulk_seeded_charts_read_over_fhir(
         assert answer.status_code == 200, answer.text
         assert answer.json()["meta"]["versionId"] == "1"
         assert answer.json()["identifier"][0]["type"]["coding"][0]["code"] == "MR"
+
+
+def test_the_reindex_command_renders_what_is_missing(
+    db_url: str, factory: sessionmaker[Session]
+) -> None:
+    patient_id = new_patient(factory)
+    with unit_of_work(factory) as db:
+        store.delete(db, "Patient", str(patient_id))  # a rendering that has to come back
+    result = run(["fhir", "reindex"], env={**SECRET_ENV, "CAREBRIDGE_DATABASE_URL": db_url})
+    assert result.returncode == 0, result.stderr
+    assert "resource(s) rendered." in result.stdout
+    with unit_of_work(factory, write=False) as db:
+        back = store.read(db, "Patient", str(patient_id))
+    assert back is not None
+    assert (back.deleted, back.version_id) == (False, 3)

@@ -87,11 +87,17 @@ def install() -> None:
         event.listen(Session, "before_commit", _project)
 
 
-def reindex(db: Session, batch: int = 500) -> int:
-    """Render every record of every mapped type; how many were rendered."""
-    done = 0
+def reindex(
+    db: Session, batch: int = 500, progress: Callable[[int, int], object] | None = None
+) -> int:
+    """Render every record of every mapped type; how many were rendered. ``progress`` is
+    told (done, total) after each batch."""
     ids = list(db.scalars(select(Patient.id).order_by(Patient.id)))
+    done = 0
     for first in range(0, len(ids), batch):
-        _render_patients(db, ids[first : first + batch])
-        done += len(ids[first : first + batch])
+        chunk = ids[first : first + batch]
+        _render_patients(db, chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, len(ids))
     return done
