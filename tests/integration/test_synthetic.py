@@ -263,9 +263,9 @@ def test_bulk_insert_writes_charts_history_and_audit(
         ).one()
         assert condition_version.data == snapshot(condition)
         imports = db.scalars(
-            select(AuditEvent).where(
-                AuditEvent.entity_type == "PatientImport", AuditEvent.username == ACTOR.username
-            )
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "PatientImport", AuditEvent.username == ACTOR.username)
+            .order_by(AuditEvent.id)  # written in batch order; without it PostgreSQL may not
         ).all()
         assert [a.reason for a in imports] == [
             "seeded 64 patients",
