@@ -307,9 +307,8 @@ def delete(
     return stored
 
 
-def history(db: Session, resource_type: str, resource_id: str) -> Sequence[Stored]:
-    """Every version, newest first."""
-    rows = db.connection().execute(
+def _versions(resource_type: str, resource_id: str) -> Any:
+    return (
         select(
             FhirResource.pk,
             FhirResource.resource_type,
@@ -322,17 +321,22 @@ def history(db: Session, resource_type: str, resource_id: str) -> Sequence[Store
         )
         .join(FhirResourceVersion, FhirResourceVersion.resource_pk == FhirResource.pk)
         .where(FhirResource.resource_type == resource_type, FhirResource.id == resource_id)
-        .order_by(FhirResourceVersion.version_id.desc())
     )
-    return [_stored(row) for row in rows]
+
+
+def history(db: Session, resource_type: str, resource_id: str) -> Sequence[Stored]:
+    """Every version, newest first."""
+    query = _versions(resource_type, resource_id).order_by(FhirResourceVersion.version_id.desc())
+    return [_stored(row) for row in db.connection().execute(query)]
 
 
 def version(db: Session, resource_type: str, resource_id: str, version_id: int) -> Stored | None:
     """One version (vread)."""
-    for found in history(db, resource_type, resource_id):
-        if found.version_id == version_id:
-            return found
-    return None
+    query = _versions(resource_type, resource_id).where(
+        FhirResourceVersion.version_id == version_id
+    )
+    found = db.connection().execute(query).first()
+    return None if found is None else _stored(found)
 
 
 def remember_source(

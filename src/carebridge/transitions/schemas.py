@@ -127,27 +127,3 @@ class Census(BaseModel):
     overdue: list[CensusRow]
     in_follow_up: list[CensusRow]
     done: list[CensusRow]
-
-
-class MessageRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    received_at: dt.datetime
-    source: str
-    peer: str | None
-    control_id: str | None
-    sending_application: str | None
-    sending_facility: str | None
-    message_type: str | None
-    event: str | None
-    version: str | None
-    status: str
-    ack_code: str | None
-    error: str | None
-    error_location: str | None
-    patient_id: uuid.UUID | None
-    encounter_id: uuid.UUID | None
-    replay_of_id: uuid.UUID | None
-    resolved_at: dt.datetime | None
-    resolution: str | None

@@ -34,12 +34,12 @@ from carebridge.tasks import service as tasks
 from carebridge.tasks.models import Task
 from carebridge.tasks.schemas import TaskUpdate
 from carebridge.transitions import codes
+from carebridge.transitions.inbox import Hl7MessageRead
 from carebridge.transitions.models import Encounter, Hl7Message, Transition
 from carebridge.transitions.schemas import (
     Census,
     CensusRow,
     EncounterRead,
-    MessageRead,
     TransitionChange,
     TransitionRead,
     TransitionUpdate,
@@ -678,37 +678,9 @@ def _finish_answered_tasks(db: Session, actor: Actor, transition: Transition) ->
 # --- the interface queue ---------------------------------------------------------------------
 
 
-def messages(
-    db: Session, actor: Actor, *, status: str | None = "rejected", limit: int = MESSAGE_LIMIT
-) -> list[MessageRead]:
-    """Inbound messages by status, newest first (the dead-letter list: ``rejected``)."""
-    query = select(Hl7Message)
-    if status:
-        query = query.where(Hl7Message.status == status)
-    rows = db.scalars(query.order_by(Hl7Message.received_at.desc()).limit(limit)).all()
-    record(db, actor, Action.READ, entity_type="Hl7Message", reason=f"queue {status or 'all'}")
-    return [MessageRead.model_validate(m) for m in rows]
-
-
-def message(db: Session, actor: Actor, message_id: uuid.UUID) -> tuple[MessageRead, str]:
-    """One message and its raw text."""
-    found = db.get(Hl7Message, message_id)
-    if found is None:
-        raise NotFound(f"No HL7 message with id {message_id}")
-    record(
-        db,
-        actor,
-        Action.READ,
-        entity_type="Hl7Message",
-        entity_id=found.id,
-        patient_id=found.patient_id,
-    )
-    return MessageRead.model_validate(found), found.raw
-
-
-def replays_of(db: Session, message_id: uuid.UUID) -> list[MessageRead]:
+def replays_of(db: Session, message_id: uuid.UUID) -> list[Hl7MessageRead]:
     return [
-        MessageRead.model_validate(m)
+        Hl7MessageRead.model_validate(m)
         for m in db.scalars(
             select(Hl7Message)
             .where(Hl7Message.replay_of_id == message_id)

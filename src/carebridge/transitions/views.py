@@ -332,7 +332,7 @@ def message_queue(request: Request, db: Db, actor: Interface, status: str = "rej
         request,
         "transitions/queue.html",
         {
-            "messages": service.messages(db, actor, status=chosen),
+            "messages": inbox.list_messages(db, actor, status=chosen, limit=service.MESSAGE_LIMIT),
             "chosen": chosen,
             "statuses": QUEUE_STATUSES,
             "limit": service.MESSAGE_LIMIT,
@@ -350,8 +350,9 @@ def _message_page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
-    message, raw = service.message(db, actor, message_id)
-    original = service.message(db, actor, message.replay_of_id)[0] if message.replay_of_id else None
+    message = inbox.read_message(db, actor, message_id)
+    raw = message.raw
+    original = inbox.read_message(db, actor, message.replay_of_id) if message.replay_of_id else None
     return render(
         request,
         "transitions/message.html",
