@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -14,9 +16,16 @@ from carebridge.security import service
 from carebridge.security.audit import Actor
 from carebridge.security.roles import Role
 from carebridge.security.schemas import UserCreate, UserRead
+from carebridge.settings import Settings
 
 PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+def clinic_today() -> dt.date:
+    """Today where the test clinic is: the server's date is a day ahead in the UTC evening."""
+    zone = ZoneInfo(Settings.model_fields["timezone"].default)
+    return dt.datetime.now(dt.UTC).astimezone(zone).date()
 
 
 def make_user(

@@ -19,6 +19,7 @@ from carebridge.patients.schemas import PatientCreate, PatientRead
 from carebridge.security.audit import Actor
 from carebridge.web.render import format_age
 from tests.e2e.support import LiveServer, assert_accessible, sign_in
+from tests.factories import clinic_today
 
 pytestmark = pytest.mark.browser
 
@@ -278,7 +279,7 @@ def test_future_birth_date_is_refused_inline_and_keeps_what_was_typed(
     page: Page, live_server: LiveServer
 ) -> None:
     family = _surname()
-    next_year = dt.date.today().year + 1  # noqa: DTZ011 - a calendar date in the future
+    next_year = clinic_today().year + 1
     sign_in(page, "coordinator")
     _open_intake(page)
 

@@ -41,6 +41,7 @@ from carebridge.scheduling.schemas import (
 from carebridge.security.audit import Actor
 from carebridge.tasks.models import Task
 from tests.e2e.support import LiveServer, assert_accessible, sign_in
+from tests.factories import clinic_today
 
 pytestmark = pytest.mark.browser
 
@@ -103,7 +104,7 @@ def _clinic(live_server: LiveServer, practitioners: int = 2) -> Clinic:
                     rrule=EVERY_DAY,
                     start_time=dt.time(8, 0),
                     end_time=dt.time(18, 0),
-                    valid_from=dt.date.today() - dt.timedelta(days=7),  # noqa: DTZ011
+                    valid_from=clinic_today() - dt.timedelta(days=7),
                 ),
             )
             people.append(person)
@@ -373,7 +374,7 @@ def test_location_day_and_access_measures_show_every_practitioner(
             SlotQuery(
                 appointment_type_id=clinic.kind.id,
                 practitioner_id=clinic.people[1].id,
-                start=dt.date.today() + dt.timedelta(days=2),  # noqa: DTZ011
+                start=clinic_today() + dt.timedelta(days=2),
                 days=1,
                 limit=1,
             ),

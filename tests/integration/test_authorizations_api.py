@@ -30,14 +30,14 @@ from carebridge.db.session import unit_of_work
 from carebridge.scheduling.models import Appointment
 from carebridge.security.roles import Role
 from carebridge.tasks.models import Task
-from tests.factories import make_token, make_user
+from tests.factories import clinic_today, make_token, make_user
 from tests.integration.test_care_team import field_errors, patient
 from tests.integration.test_coverage_api import card
 from tests.integration.test_scheduling_api import book, clinic, next_weekday, npi, ok
 
 __all__ = ["clinic"]  # fixtures used here
 
-TODAY = dt.date.today()  # noqa: DTZ011 - the API's clinic day is close enough for date ranges
+TODAY = clinic_today()
 
 
 @pytest.fixture

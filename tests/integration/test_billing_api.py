@@ -25,6 +25,7 @@ from carebridge.messaging.models import OutboxMessage
 from carebridge.patients.models import ContactConsent
 from carebridge.settings import Settings
 from carebridge.tasks.models import Task
+from tests.factories import clinic_today
 from tests.integration.test_claims_api import billed_patient
 from tests.integration.test_referrals_api import count, problem
 from tests.integration.test_scheduling_api import api, ok
@@ -93,7 +94,7 @@ def test_bad_case_input_is_refused(api: TestClient, factory: sessionmaker[Sessio
 
 
 def plan(api: TestClient, patient_id: str, **extra: Any) -> Any:
-    body = {"total": "1000.00", "instalments": 3, "first_due_on": dt.date.today().isoformat()}  # noqa: DTZ011
+    body = {"total": "1000.00", "instalments": 3, "first_due_on": clinic_today().isoformat()}
     return api.post(f"/api/v1/patients/{patient_id}/payment-plans", json={**body, **extra})
 
 
@@ -167,7 +168,7 @@ def test_late_instalments_reminders_and_tasks(
     )
     made = ok(plan(api, who["id"], total="90.00", instalments=3), 201)
     plan_id = uuid.UUID(made["id"])
-    today = dt.date.today()  # noqa: DTZ011
+    today = clinic_today()
     with unit_of_work(factory) as db:
         items = list(
             db.scalars(
@@ -252,7 +253,7 @@ def _eligibility(factory: sessionmaker[Session], who: dict[str, Any]) -> None:
             EligibilityCheck(
                 patient_id=uuid.UUID(who["id"]),
                 coverage_id=uuid.UUID(who["coverage"]["id"]),
-                service_date=dt.date.today(),  # noqa: DTZ011
+                service_date=clinic_today(),
                 trigger="api",
                 status="complete",
                 trace_number=secrets.token_hex(8),

@@ -27,6 +27,7 @@ from carebridge.patients.terminology import ICD10CM
 from carebridge.scheduling.models import Appointment, AppointmentType
 from carebridge.security.audit import Actor
 from carebridge.settings import Settings
+from tests.factories import clinic_today
 from tests.integration.test_coverage_api import payer, plan
 from tests.integration.test_patients_api import unique_name
 from tests.integration.test_referrals_api import count, document, problem
@@ -85,7 +86,7 @@ def completed_visit(
 ) -> str:
     """A visit that took place (written directly: the scheduler books only ahead)."""
     start = dt.datetime.combine(
-        dt.date.today() - dt.timedelta(days=days_ago),  # noqa: DTZ011
+        clinic_today() - dt.timedelta(days=days_ago),
         dt.time(10),
         CHICAGO,
     )
@@ -365,7 +366,7 @@ def test_a_granted_authorization_number_goes_on_the_claim(
 ) -> None:
     who = billed_patient(api)
     visit = completed_visit(factory, clinic, who["id"])
-    today = dt.date.today()  # noqa: DTZ011
+    today = clinic_today()
     with unit_of_work(factory) as db:
         granted = PriorAuthorization(
             number="A" + secrets.token_hex(4),

@@ -18,6 +18,7 @@ from carebridge.db.session import unit_of_work
 from carebridge.lib.checksums import luhn_digit
 from carebridge.patients.models import Document
 from carebridge.referrals.models import OutsideProvider, Referral
+from tests.factories import clinic_today
 from tests.integration import test_scheduling_api as scheduling
 from tests.integration.test_patients_api import new_patient, unique_name
 from tests.integration.test_scheduling_api import CHICAGO, book, next_weekday, ok
@@ -232,7 +233,7 @@ def test_outside_visit_date_and_declined_then_closed(api: TestClient) -> None:
     sent = ok(step(api, made, "send"))
     needs_date = problem(step(api, sent, "schedule"), 422)
     assert "scheduled_for" in str(needs_date)
-    day = (dt.date.today() + dt.timedelta(days=9)).isoformat()  # noqa: DTZ011
+    day = (clinic_today() + dt.timedelta(days=9)).isoformat()
     scheduled = ok(step(api, sent, "schedule", scheduled_for=day))
     assert scheduled["scheduled_for"] == day
     assert scheduled["appointment_id"] is None

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from carebridge.security.roles import Role
-from tests.factories import make_token, make_user
+from tests.factories import clinic_today, make_token, make_user
 from tests.integration.test_patients_api import new_patient, unique_name
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -24,7 +24,7 @@ CHICAGO = ZoneInfo("America/Chicago")
 
 def next_weekday(weekday: int, weeks_ahead: int = 1) -> dt.date:
     """A date some weeks ahead on an ISO weekday, so tests never book in the past."""
-    today = dt.date.today()  # noqa: DTZ011
+    today = clinic_today()
     return today + dt.timedelta(days=(weekday - today.isoweekday()) % 7 + 7 * weeks_ahead)
 
 
@@ -333,7 +333,7 @@ def test_video_visit_has_a_join_link(api: TestClient, clinic: dict[str, Any]) ->
 
 
 def test_working_hours_hold_across_daylight_saving(api: TestClient, clinic: dict[str, Any]) -> None:
-    year = dt.date.today().year + 1  # noqa: DTZ011
+    year = clinic_today().year + 1
     # The Monday after the US spring change (second Sunday of March) and one before it.
     march = dt.date(year, 3, 1)
     change = march + dt.timedelta(days=(6 - march.weekday()) % 7 + 7)

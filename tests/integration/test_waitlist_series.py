@@ -17,6 +17,7 @@ from carebridge.lib.ids import new_secret
 from carebridge.messaging.models import OutboxMessage
 from carebridge.scheduling.models import Appointment, AppointmentSeries
 from carebridge.tasks.models import Task
+from tests.factories import clinic_today
 from tests.integration import test_scheduling_api as scheduling
 from tests.integration.test_patients_api import new_patient, unique_name
 from tests.integration.test_scheduling_api import CHICAGO, book, next_weekday, npi, ok
@@ -37,7 +38,7 @@ def waitlist(api: TestClient, clinic: dict[str, Any], who: dict[str, Any], **ext
     body = {
         "patient_id": who["id"],
         "appointment_type_id": clinic["kind"]["id"],
-        "earliest": dt.date.today().isoformat(),  # noqa: DTZ011
+        "earliest": clinic_today().isoformat(),
         **extra,
     }
     return ok(api.post("/api/v1/waitlist", json=body), 201)

@@ -41,6 +41,7 @@ from carebridge.messaging.models import DeliveryAttempt, OutboxMessage
 from carebridge.settings import Settings
 from carebridge.tasks.models import Task
 from tests.conftest import fresh_database, make_settings
+from tests.factories import clinic_today
 from tests.integration import test_scheduling_api as scheduling
 from tests.integration.test_scheduling_api import CHICAGO, book, next_weekday, ok
 
@@ -140,7 +141,7 @@ def webhook_server(hook: Webhook) -> Iterator[str]:
 
 def noon(days: int = 1) -> dt.datetime:
     """A fixed clock outside quiet hours: local noon at the clinic, some days ahead."""
-    day = dt.date.today() + dt.timedelta(days=days)  # noqa: DTZ011
+    day = clinic_today() + dt.timedelta(days=days)
     return dt.datetime.combine(day, dt.time(12), ZoneInfo("America/Chicago")).astimezone(dt.UTC)
 
 
