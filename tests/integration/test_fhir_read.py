@@ -39,7 +39,14 @@ def test_metadata_says_what_the_server_does(client: TestClient) -> None:
     assert statement["resourceType"] == "CapabilityStatement"
     assert statement["fhirVersion"] == "4.0.1"
     patient = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
-    assert [i["code"] for i in patient["interaction"]] == ["read", "vread", "history-instance"]
+    assert [i["code"] for i in patient["interaction"]] == [
+        "read",
+        "vread",
+        "history-instance",
+        "search-type",
+    ]
+    assert {"name": "birthdate", "type": "date"} in patient["searchParam"]
+    assert "RelatedPerson:patient" in patient["searchRevInclude"]
     refused = client.get("/fhir/R4/metadata?_format=xml")
     assert refused.status_code == 406
     assert refused.json()["issue"][0]["code"] == "not-supported"
@@ -148,6 +155,36 @@ def test_bulk_seeded_charts_read_over_fhir(
         assert answer.status_code == 200, answer.text
         assert answer.json()["meta"]["versionId"] == "1"
         assert answer.json()["identifier"][0]["type"]["coding"][0]["code"] == "MR"
+    # Their related persons are rendered in the same batch, and found by their patient.
+    with unit_of_work(factory, write=False) as db:
+        expected = {
+            str(person.id)
+            for patient_id in seeded.patient_ids
+            for person in patients.related_persons(db, SYSTEM, patient_id)
+        }
+    assert expected
+    found = set()
+    for patient_id in seeded.patient_ids:
+        bundle = client.get(f"/fhir/R4/RelatedPerson?patient={patient_id}", headers=headers)
+        found |= {e["resource"]["id"] for e in bundle.json().get("entry", [])}
+    assert found == expected
+
+
+def test_reindex_writes_search_rows_a_rendering_lacks(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    given = "Reix" + uuid.uuid4().hex[:6]
+    patient_id = new_patient(factory, given=given)
+    with unit_of_work(factory) as db:
+        stored = store.read(db, "Patient", str(patient_id))
+        assert stored is not None
+        store.write_index(db, [(stored.pk, store.Index())], replace=True)  # as before 0014
+    headers = bearer(factory)
+    assert "entry" not in client.get(f"/fhir/R4/Patient?given={given}", headers=headers).json()
+    with unit_of_work(factory) as db:
+        projection.reindex(db)
+    bundle = client.get(f"/fhir/R4/Patient?given={given}", headers=headers).json()
+    assert [e["resource"]["id"] for e in bundle["entry"]] == [str(patient_id)]
 
 
 def test_the_reindex_command_renders_what_is_missing(

@@ -24,6 +24,17 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
         }
         if definition.profile:
             entry["supportedProfile"] = [definition.profile]
+        references = [n for n, p in definition.params.items() if p.type == "reference"]
+        entry["searchInclude"] = [f"{definition.type}:{n}" for n in references]
+        entry["searchRevInclude"] = [
+            f"{other.type}:{name}"
+            for other in REGISTRY.values()
+            for name, param in other.params.items()
+            if param.type == "reference" and definition.type in param.targets
+        ]
+        entry["searchParam"] = [
+            {"name": name, "type": param.type} for name, param in definition.params.items()
+        ] + [{"name": "_id", "type": "token"}, {"name": "_lastUpdated", "type": "date"}]
         resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",

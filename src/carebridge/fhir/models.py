@@ -75,3 +75,48 @@ class FhirSourceId(Base):
     resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
     source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"), index=True)
+
+
+# Search index: one row per value a resource is found by, rewritten with each version. Values
+# compare byte-wise (collation "C" on PostgreSQL) so a prefix search is an index range scan.
+IndexText = String(255).with_variant(String(255, collation="C"), "postgresql")
+
+
+class FhirToken(Base):
+    """A token value (code, identifier, telecom, boolean) of a search parameter."""
+
+    __tablename__ = "fhir_tokens"
+    __table_args__ = (Index("ix_fhir_tokens_value", "param", "code", "system"),)
+
+    pk: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"), index=True)
+    param: Mapped[str] = mapped_column(String(64))
+    system: Mapped[str | None] = mapped_column(IndexText)
+    code: Mapped[str] = mapped_column(IndexText)
+
+
+class FhirString(Base):
+    """A string value of a search parameter: ``value`` folded (no accents, case or repeated
+    spaces) for the default starts-with match, ``exact`` as written for ``:exact``."""
+
+    __tablename__ = "fhir_strings"
+    __table_args__ = (Index("ix_fhir_strings_value", "param", "value"),)
+
+    pk: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"), index=True)
+    param: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(IndexText)
+    exact: Mapped[str] = mapped_column(IndexText)
+
+
+class FhirReference(Base):
+    """A reference a search parameter follows (and ``_include``/``_revinclude`` walk)."""
+
+    __tablename__ = "fhir_references"
+    __table_args__ = (Index("ix_fhir_references_target", "target_type", "target_id", "param"),)
+
+    pk: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"), index=True)
+    param: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(64))
+    target_id: Mapped[str] = mapped_column(String(64))

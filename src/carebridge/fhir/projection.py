@@ -18,8 +18,10 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
 from carebridge.fhir import store
-from carebridge.fhir.mappers.patients import patient_to_fhir
-from carebridge.patients.models import Identifier, Patient, Telecom
+from carebridge.fhir.indexing import extract
+from carebridge.fhir.mappers.patients import patient_to_fhir, related_person_to_fhir
+from carebridge.fhir.registry import PATIENT, RELATED_PERSON
+from carebridge.patients.models import Identifier, Patient, RelatedPerson, Telecom
 
 _NOTED = "carebridge.fhir.noted"
 Key = tuple[str, uuid.UUID]
@@ -31,32 +33,51 @@ def _feeds(obj: object) -> Iterable[Key]:
         yield ("Patient", obj.id)
     elif isinstance(obj, Identifier | Telecom):
         yield ("Patient", obj.patient_id)
+    elif isinstance(obj, RelatedPerson):
+        yield ("RelatedPerson", obj.id)
 
 
-def _patients(db: Session, ids: list[uuid.UUID]) -> Iterable[tuple[dict[str, Any], store.Index]]:
+Rendered = Iterable[tuple[dict[str, Any], store.Index]]
+
+
+def _patients(db: Session, ids: list[uuid.UUID]) -> Rendered:
     charts = db.scalars(
         select(Patient)
         .where(Patient.id.in_(ids))
         .options(selectinload(Patient.identifiers), selectinload(Patient.telecoms))
     )
     for patient in charts:
-        yield patient_to_fhir(patient), store.Index(patient_id=patient.id, status=patient.status)
+        resource = patient_to_fhir(patient)
+        base = store.Index(patient_id=patient.id, status=patient.status)
+        yield resource, extract(resource, PATIENT.params, base)
 
 
-def _render_patients(db: Session, ids: list[uuid.UUID]) -> None:
-    for resource, index in _patients(db, ids):
-        store.put(db, resource, origin="mapped", index=index)
+def _related_persons(db: Session, ids: list[uuid.UUID]) -> Rendered:
+    for person in db.scalars(select(RelatedPerson).where(RelatedPerson.id.in_(ids))):
+        resource = related_person_to_fhir(person)
+        base = store.Index(patient_id=person.patient_id, status=person.status)
+        yield resource, extract(resource, RELATED_PERSON.params, base)
 
 
-def render_new_patients(db: Session, ids: list[uuid.UUID]) -> None:
-    """Version 1 of charts just bulk-inserted (``patients.bulk``), in one statement per
-    table instead of a lookup and an insert each."""
-    store.add_new(db, list(_patients(db, ids)), origin="mapped")
-
-
-RENDERERS: dict[str, Callable[[Session, list[uuid.UUID]], None]] = {
-    "Patient": _render_patients,
+RENDERERS: dict[str, Callable[[Session, list[uuid.UUID]], Rendered]] = {
+    "Patient": _patients,
+    "RelatedPerson": _related_persons,
 }
+# Every record of each mapped type, for reindex.
+_ALL: dict[str, Any] = {"Patient": Patient.id, "RelatedPerson": RelatedPerson.id}
+
+
+def _render(db: Session, kind: str, ids: list[uuid.UUID], *, reindex: bool = False) -> None:
+    for resource, index in RENDERERS[kind](db, ids):
+        stored, changed = store.put(db, resource, origin="mapped", index=index)
+        if reindex and not changed:  # the search rows may predate the current rendering
+            store.write_index(db, [(stored.pk, index)], replace=True)
+
+
+def render_new(db: Session, kind: str, ids: list[uuid.UUID]) -> None:
+    """Version 1 of records just bulk-inserted (``patients.bulk``), in one statement per
+    table instead of a lookup and an insert each."""
+    store.add_new(db, list(RENDERERS[kind](db, ids)), origin="mapped")
 
 
 def _note(session: Session, _ctx: object) -> None:
@@ -73,10 +94,10 @@ def _project(session: Session) -> None:
         noted: set[Key] | None = session.info.pop(_NOTED, None)
         if not noted:
             return
-        for kind, render in RENDERERS.items():
+        for kind in RENDERERS:
             ids = sorted({i for k, i in noted if k == kind})
             if ids:
-                render(session, ids)
+                _render(session, kind, ids)
 
 
 def install() -> None:
@@ -92,12 +113,16 @@ def reindex(
 ) -> int:
     """Render every record of every mapped type; how many were rendered. ``progress`` is
     told (done, total) after each batch."""
-    ids = list(db.scalars(select(Patient.id).order_by(Patient.id)))
+    work = [
+        (kind, list(db.scalars(select(column).order_by(column)))) for kind, column in _ALL.items()
+    ]
+    total = sum(len(ids) for _kind, ids in work)
     done = 0
-    for first in range(0, len(ids), batch):
-        chunk = ids[first : first + batch]
-        _render_patients(db, chunk)
-        done += len(chunk)
-        if progress is not None:
-            progress(done, len(ids))
+    for kind, ids in work:
+        for first in range(0, len(ids), batch):
+            chunk = ids[first : first + batch]
+            _render(db, kind, chunk, reindex=True)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
     return done

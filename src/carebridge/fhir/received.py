@@ -485,7 +485,7 @@ def index(resource: Mapping[str, Any]) -> Indexed:
     """
     rtype = str(resource.get("resourceType", ""))
     patient, patient_ref = _patient(resource, COMPARTMENT_PATHS.get(rtype, _COMPARTMENT_FALLBACK))
-    date_start, date_end = _date(rtype, resource, DATE_PATHS.get(rtype, _DATE_FALLBACK))
+    date_start, date_end = date_of(rtype, resource, DATE_PATHS.get(rtype, _DATE_FALLBACK))
     code_paths = CODE_PATHS.get(rtype, _CODE_FALLBACK)
     code_system, code = _first_coding(resource, code_paths)
     status = _status(resource, STATUS_PATHS.get(rtype, _STATUS_FALLBACK))
@@ -505,7 +505,7 @@ def index(resource: Mapping[str, Any]) -> Indexed:
 # --- paths ---------------------------------------------------------------------------------
 
 
-def _at(node: Any, path: str) -> Iterator[tuple[str, Any]]:
+def values_at(node: Any, path: str) -> Iterator[tuple[str, Any]]:
     """Every value at ``path`` under ``node``, with the key it was found under (the choice
     element's full name, such as ``effectivePeriod``), lists walked through."""
     head, _, rest = path.partition(".")
@@ -522,7 +522,7 @@ def _at(node: Any, path: str) -> Iterator[tuple[str, Any]]:
         for key in keys:
             value = item[key]
             if rest:
-                yield from _at(value, rest)
+                yield from values_at(value, rest)
             else:
                 for one in value if isinstance(value, list) else [value]:
                     yield key, one
@@ -538,7 +538,7 @@ _URN_UUID = re.compile(
 
 def _patient(resource: Mapping[str, Any], paths: tuple[str, ...]) -> tuple[str | None, str | None]:
     for rank, path in enumerate(paths):
-        for _key, ref in _at(resource, path):
+        for _key, ref in values_at(resource, path):
             if not isinstance(ref, dict):
                 continue
             text = ref.get("reference")
@@ -607,11 +607,11 @@ def _bounds(text: str, where: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _date(
+def date_of(
     rtype: str, resource: Mapping[str, Any], paths: tuple[str, ...]
 ) -> tuple[datetime | None, datetime | None]:
     for path in paths:
-        for key, value in _at(resource, path):
+        for key, value in values_at(resource, path):
             if path.endswith("[x]") and not key.endswith(_DATE_KINDS):
                 continue  # onsetAge, occurrenceString, timingTiming...: no instant to index
             where = f"{rtype}.{path.rpartition('.')[0] + '.' if '.' in path else ''}{key}"
@@ -630,7 +630,7 @@ def _date(
 # --- codes, tokens, status -----------------------------------------------------------------
 
 
-def _codings(value: Any) -> Iterator[tuple[str | None, str]]:
+def codings(value: Any) -> Iterator[tuple[str | None, str]]:
     """(system, code) of a CodeableConcept's codings, or of a Coding."""
     if not isinstance(value, dict):
         return
@@ -647,8 +647,8 @@ def _first_coding(
     resource: Mapping[str, Any], paths: tuple[str, ...]
 ) -> tuple[str | None, str | None]:
     for path in paths:
-        for _key, value in _at(resource, path):
-            for system, code in _codings(value):
+        for _key, value in values_at(resource, path):
+            for system, code in codings(value):
                 return system, code
     return None, None
 
@@ -662,10 +662,10 @@ def _tokens(
     specs += _EXTRA_TOKEN_PATHS.get(rtype, ())
     found: dict[tuple[str, str | None, str], None] = {}
     for param, path in specs:
-        for _key, value in _at(resource, path):
-            for system, code in _codings(value):
+        for _key, value in values_at(resource, path):
+            for system, code in codings(value):
                 found[(param, system, code)] = None
-    for _key, ident in _at(resource, "identifier"):
+    for _key, ident in values_at(resource, "identifier"):
         if isinstance(ident, dict) and isinstance(ident.get("value"), str) and ident["value"]:
             system = ident.get("system")
             found[("identifier", system if isinstance(system, str) else None, ident["value"])] = (
@@ -676,10 +676,10 @@ def _tokens(
 
 def _status(resource: Mapping[str, Any], paths: tuple[str, ...]) -> str | None:
     for path in paths:
-        for _key, value in _at(resource, path):
+        for _key, value in values_at(resource, path):
             if isinstance(value, str) and value:
                 return value
-            for _system, code in _codings(value):
+            for _system, code in codings(value):
                 return code
     return None
 

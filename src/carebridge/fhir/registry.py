@@ -1,28 +1,98 @@
-"""The FHIR resource types Carebridge serves, and what each one allows. The routes, the
-CapabilityStatement and the access checks are all made from this one table, so what
-``metadata`` says is what the server does."""
+"""The FHIR resource types Carebridge serves, what each one allows and what it is searched by.
+The routes, the CapabilityStatement, the access checks and the search index are all made from
+this one table, so what ``metadata`` says is what the server does."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from carebridge.fhir.indexing import SearchParam
 from carebridge.security.roles import Permission
 
 
 @dataclass(frozen=True)
 class ResourceDef:
-    """``read``: the permission to read or search it (every interaction here is a read for
-    now: read, vread, history-instance); ``profile``: the profile its resources claim."""
+    """``read``: the permission to read or search it; ``profile``: the profile its resources
+    claim; ``params``: its search parameters (``_id`` and ``_lastUpdated`` come with every
+    type); ``summary``: the elements ``_summary=true`` keeps."""
 
     type: str
     read: Permission
     profile: str | None = None
-    interactions: tuple[str, ...] = ("read", "vread", "history-instance")
+    params: Mapping[str, SearchParam] = field(default_factory=dict)
+    summary: tuple[str, ...] = ()
+    interactions: tuple[str, ...] = ("read", "vread", "history-instance", "search-type")
+
+
+def _params(*params: SearchParam) -> dict[str, SearchParam]:
+    return {p.name: p for p in params}
 
 
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
 
-REGISTRY: dict[str, ResourceDef] = {
-    d.type: d
-    for d in (ResourceDef("Patient", Permission.PATIENT_READ, US_CORE + "us-core-patient"),)
-}
+# Shared by Patient and RelatedPerson (R4 defines them alike for both).
+_PERSON = (
+    SearchParam("identifier", "token", ("identifier",)),
+    SearchParam("name", "string", ("name",)),
+    SearchParam("birthdate", "date", ("birthDate",)),
+    SearchParam("gender", "token", ("gender",)),
+    SearchParam("telecom", "token", ("telecom",)),
+    SearchParam("phone", "token", ("telecom",), only="phone"),
+    SearchParam("email", "token", ("telecom",), only="email"),
+    SearchParam("address", "string", ("address",)),
+    SearchParam("address-city", "string", ("address.city",)),
+    SearchParam("address-state", "string", ("address.state",)),
+    SearchParam("address-postalcode", "string", ("address.postalCode",)),
+    SearchParam("address-country", "string", ("address.country",)),
+    SearchParam("active", "token", ("active",)),
+)
+
+PATIENT = ResourceDef(
+    "Patient",
+    Permission.PATIENT_READ,
+    US_CORE + "us-core-patient",
+    _params(
+        *_PERSON,
+        SearchParam("family", "string", ("name.family",)),
+        SearchParam("given", "string", ("name.given",)),
+        SearchParam("language", "token", ("communication.language",)),
+        SearchParam(
+            "general-practitioner",
+            "reference",
+            ("generalPractitioner",),
+            ("Organization", "Practitioner", "PractitionerRole"),
+        ),
+        SearchParam("organization", "reference", ("managingOrganization",), ("Organization",)),
+        SearchParam("link", "reference", ("link.other",), ("Patient", "RelatedPerson")),
+    ),
+    summary=(
+        "identifier",
+        "active",
+        "name",
+        "telecom",
+        "gender",
+        "birthDate",
+        "deceasedBoolean",
+        "deceasedDateTime",
+        "address",
+        "managingOrganization",
+        "link",
+    ),
+)
+
+RELATED_PERSON = ResourceDef(
+    "RelatedPerson",
+    Permission.PATIENT_READ,
+    US_CORE + "us-core-relatedperson",
+    _params(
+        *_PERSON,
+        SearchParam("patient", "reference", ("patient",), ("Patient",)),
+        SearchParam("relationship", "token", ("relationship",)),
+    ),
+    summary=("identifier", "active", "patient", "name", "telecom", "gender", "birthDate"),
+)
+
+REGISTRY: dict[str, ResourceDef] = {d.type: d for d in (PATIENT, RELATED_PERSON)}
+# The search parameters of every served type, for chains and includes across types.
+PARAMS = {kind: d.params for kind, d in REGISTRY.items()}

@@ -5,20 +5,24 @@ OperationOutcomes (see ``web.errors``). Every access is audited with the patient
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from email.utils import format_datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from carebridge.fhir import store
+from carebridge.fhir import bundles, query, store
 from carebridge.fhir.capability import capability_statement, fhir_base
 from carebridge.fhir.errors import FhirError
-from carebridge.fhir.outcome import FHIR_JSON
-from carebridge.fhir.registry import REGISTRY, ResourceDef
+from carebridge.fhir.outcome import FHIR_JSON, operation_outcome
+from carebridge.fhir.registry import PARAMS, REGISTRY, ResourceDef
+from carebridge.fhir.search import parse
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.deps import Db, Require, public, settings_of
+from carebridge.security.roles import allows
 
 router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
 Format = Annotated[str | None, Query(alias="_format")]
@@ -80,6 +84,62 @@ def _matches(if_none_match: str | None, stored: store.Stored) -> bool:
         return False
     wanted = {t.strip().removeprefix("W/").strip('"') for t in if_none_match.split(",")}
     return "*" in wanted or str(stored.version_id) in wanted
+
+
+def _strict(request: Request) -> bool:
+    """``Prefer: handling=strict``: an unknown search parameter is an error, not ignored."""
+    prefer = request.headers.get("prefer", "")
+    return any(p.strip().replace(" ", "") == "handling=strict" for p in prefer.split(","))
+
+
+async def _form(request: Request) -> list[tuple[str, str]]:
+    """The parameters of ``POST [type]/_search``: the query string and the form body."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    body = await request.body()
+    if body and kind != "application/x-www-form-urlencoded":
+        raise FhirError(
+            415, "not-supported", "POST _search takes application/x-www-form-urlencoded"
+        )
+    try:
+        pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError as exc:
+        raise FhirError(400, "invalid", "The _search body is not UTF-8") from exc
+    return [*request.query_params.multi_items(), *pairs]
+
+
+FormPairs = Annotated[list[tuple[str, str]], Depends(_form)]
+
+
+def _search(
+    request: Request,
+    db: Db,
+    actor: Actor,
+    definition: ResourceDef,
+    pairs: Sequence[tuple[str, str]],
+) -> Response:
+    kind = definition.type
+    search = parse(kind, pairs, query.definitions(definition.params), strict=_strict(request))
+    _json_only(dict(pairs).get("_format"))
+    base = fhir_base(settings_of(request))
+    if search.summary == "count":
+        total = query.count(db, kind, search, PARAMS)
+        record(db, actor, Action.READ, entity_type=kind, reason=f"FHIR search {kind} (count)")
+        return _fhir_json(bundles.count_only(base, kind, search, total))
+    page = query.run(db, kind, search, PARAMS, lambda t: allows(actor.role, REGISTRY[t].read))
+    for stored in [*page.matches, *page.included]:
+        _audit(db, actor, stored, f"FHIR search {kind}")
+    outcome = None
+    if search.ignored:
+        outcome = operation_outcome(
+            FhirError(
+                200,
+                "not-supported",
+                f"Ignored unknown search parameters: {', '.join(search.ignored)}",
+                severity="warning",
+            )
+        )
+    summary = definition.summary
+    return _fhir_json(bundles.searchset(base, kind, search, page, summary, outcome))
 
 
 def _history_entry(stored: store.Stored, base: str) -> dict[str, Any]:
@@ -160,7 +220,24 @@ def _add_type_routes(definition: ResourceDef) -> None:
         }
         return _fhir_json(bundle)
 
+    def search_get(request: Request, db: Db, actor: Actor = reader) -> Response:
+        return _search(request, db, actor, definition, request.query_params.multi_items())
+
+    def search_post(
+        request: Request,
+        db: Db,
+        pairs: FormPairs,
+        actor: Actor = reader,
+    ) -> Response:
+        return _search(request, db, actor, definition, pairs)
+
     read.__doc__ = f"Read a {kind} (the current version; 410 when deleted)."
+    search_get.__doc__ = f"Search {kind} resources (a searchset Bundle, paged)."
+    search_post.__doc__ = f"Search {kind} resources with the parameters in a form body."
+    router.add_api_route(f"/{kind}", search_get, methods=["GET"], name=f"search {kind}")
+    router.add_api_route(
+        f"/{kind}/_search", search_post, methods=["POST"], name=f"search {kind} (POST)"
+    )
     vread.__doc__ = f"Read one version of a {kind}."
     history.__doc__ = f"Every version of a {kind}, newest first."
     router.add_api_route(f"/{kind}/{{resource_id}}", read, methods=["GET"], name=f"read {kind}")

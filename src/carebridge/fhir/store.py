@@ -17,10 +17,18 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from carebridge.fhir.errors import FhirError
-from carebridge.fhir.models import FhirResource, FhirResourceVersion, FhirSourceId
+from carebridge.fhir.models import (
+    FhirReference,
+    FhirResource,
+    FhirResourceVersion,
+    FhirSourceId,
+    FhirString,
+    FhirToken,
+)
 from carebridge.lib.time import utcnow
 
 ORIGINS = ("mapped", "received")
@@ -54,6 +62,12 @@ class Index:
     code_system: str | None = None
     code: str | None = None
     status: str | None = None
+    tokens: tuple[tuple[str, str | None, str], ...] = ()
+    """(param, system, code)"""
+    strings: tuple[tuple[str, str, str], ...] = ()
+    """(param, folded, as written)"""
+    references: tuple[tuple[str, str, str], ...] = ()
+    """(param, target type, target id)"""
 
 
 def instant(moment: dt.datetime) -> str:
@@ -94,6 +108,48 @@ _COLUMNS = (
 _CURRENT = select(*_COLUMNS, FhirResource.content_hash).where(
     FhirResource.resource_type == bindparam("resource_type"), FhirResource.id == bindparam("id")
 )
+
+
+def _columns(index: Index) -> dict[str, Any]:
+    return {
+        "patient_id": index.patient_id,
+        "date_start": index.date_start,
+        "date_end": index.date_end,
+        "code_system": index.code_system,
+        "code": index.code,
+        "status": index.status,
+    }
+
+
+_INDEX_TABLES = (FhirToken, FhirString, FhirReference)
+
+
+def write_index(db: Session, items: Sequence[tuple[int, Index]], *, replace: bool) -> None:
+    """The search rows of each (resource pk, index); ``replace`` drops the rows an earlier
+    version left first."""
+    conn = db.connection()
+    if replace:
+        pks = [pk for pk, _index in items]
+        for table in _INDEX_TABLES:
+            conn.execute(sql_delete(table).where(table.resource_pk.in_(pks)))
+    tokens = [
+        {"resource_pk": pk, "param": param, "system": system, "code": code}
+        for pk, index in items
+        for param, system, code in index.tokens
+    ]
+    strings = [
+        {"resource_pk": pk, "param": param, "value": value, "exact": exact}
+        for pk, index in items
+        for param, value, exact in index.strings
+    ]
+    references = [
+        {"resource_pk": pk, "param": param, "target_type": kind, "target_id": target}
+        for pk, index in items
+        for param, kind, target in index.references
+    ]
+    for table, rows in ((FhirToken, tokens), (FhirString, strings), (FhirReference, references)):
+        if rows:
+            conn.execute(insert(table), rows)
 
 
 def _stored(row: Any) -> Stored:
@@ -148,14 +204,7 @@ def put(
     digest = content_hash(resource)
     conn = db.connection()
     found = conn.execute(_CURRENT, {"resource_type": resource_type, "id": resource_id}).first()
-    columns = {
-        "patient_id": index.patient_id,
-        "date_start": index.date_start,
-        "date_end": index.date_end,
-        "code_system": index.code_system,
-        "code": index.code,
-        "status": index.status,
-    }
+    columns = _columns(index)
     if found is None:
         if if_match is not None:
             raise FhirError(404, "not-found", f"No {resource_type}/{resource_id} to update")
@@ -176,6 +225,7 @@ def put(
         ).scalar_one()
         stored = Stored(pk, resource_type, resource_id, 1, now, False, content, index.patient_id)
         _keep_version(db, stored)
+        write_index(db, [(pk, index)], replace=False)
         return stored, True
     current = _stored(found)
     _check_version(current, if_match)
@@ -204,6 +254,7 @@ def put(
         current.pk, resource_type, resource_id, version, now, False, content, index.patient_id
     )
     _keep_version(db, stored)
+    write_index(db, [(current.pk, index)], replace=True)
     return stored, True
 
 
@@ -233,12 +284,7 @@ def add_new(
                 "deleted": False,
                 "content": _render(resource, 1, now),
                 "content_hash": content_hash(resource),
-                "patient_id": index.patient_id,
-                "date_start": index.date_start,
-                "date_end": index.date_end,
-                "code_system": index.code_system,
-                "code": index.code,
-                "status": index.status,
+                **_columns(index),
             }
         )
     conn = db.connection()
@@ -261,6 +307,9 @@ def add_new(
             }
             for s in stored
         ],
+    )
+    write_index(
+        db, [(s.pk, index) for s, (_r, index) in zip(stored, items, strict=True)], replace=False
     )
     return stored
 

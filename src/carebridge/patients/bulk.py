@@ -167,7 +167,9 @@ def insert_patients(
             reason=f"seeded {len(batch)} patients",
         )
         db.flush()
-        projection.render_new_patients(db, ids)  # readable over FHIR like any other chart
+        # Readable over FHIR like any other chart.
+        projection.render_new(db, "Patient", ids)
+        projection.render_new(db, "RelatedPerson", [r["id"] for r in rows["related_persons"]])
         result.patients += len(batch)
         result.batches += 1
         result.patient_ids += ids
