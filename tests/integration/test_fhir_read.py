@@ -44,6 +44,8 @@ def test_metadata_says_what_the_server_does(client: TestClient) -> None:
         "vread",
         "history-instance",
         "search-type",
+        "create",
+        "update",
     ]
     assert {"name": "birthdate", "type": "date"} in patient["searchParam"]
     assert "RelatedPerson:patient" in patient["searchRevInclude"]

@@ -88,7 +88,9 @@ def _note(session: Session, _ctx: object) -> None:
             session.info.setdefault(_NOTED, set()).add(key)
 
 
-def _project(session: Session) -> None:
+def render_pending(session: Session) -> None:
+    """Render what the changes so far touched, now (a write answers with the new version)
+    instead of at the commit."""
     while True:
         session.flush()  # what is still pending is noted too
         noted: set[Key] | None = session.info.pop(_NOTED, None)
@@ -105,7 +107,7 @@ def install() -> None:
     session factory is made, so no import order can leave a process without it."""
     if not event.contains(Session, "after_flush", _note):
         event.listen(Session, "after_flush", _note)
-        event.listen(Session, "before_commit", _project)
+        event.listen(Session, "before_commit", render_pending)
 
 
 def reindex(

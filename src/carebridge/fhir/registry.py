@@ -13,16 +13,22 @@ from carebridge.security.roles import Permission
 
 @dataclass(frozen=True)
 class ResourceDef:
-    """``read``: the permission to read or search it; ``profile``: the profile its resources
-    claim; ``params``: its search parameters (``_id`` and ``_lastUpdated`` come with every
-    type); ``summary``: the elements ``_summary=true`` keeps."""
+    """``read``: the permission to read or search it; ``write``: to create or update it
+    (None: read-only); ``profile``: the profile its resources claim; ``params``: its search
+    parameters (``_id`` and ``_lastUpdated`` come with every type); ``summary``: the elements
+    ``_summary=true`` keeps."""
 
     type: str
     read: Permission
+    write: Permission | None = None
     profile: str | None = None
     params: Mapping[str, SearchParam] = field(default_factory=dict)
     summary: tuple[str, ...] = ()
-    interactions: tuple[str, ...] = ("read", "vread", "history-instance", "search-type")
+
+    @property
+    def interactions(self) -> tuple[str, ...]:
+        reads = ("read", "vread", "history-instance", "search-type")
+        return reads if self.write is None else (*reads, "create", "update")
 
 
 def _params(*params: SearchParam) -> dict[str, SearchParam]:
@@ -51,6 +57,7 @@ _PERSON = (
 PATIENT = ResourceDef(
     "Patient",
     Permission.PATIENT_READ,
+    Permission.PATIENT_WRITE,
     US_CORE + "us-core-patient",
     _params(
         *_PERSON,
@@ -84,6 +91,7 @@ PATIENT = ResourceDef(
 RELATED_PERSON = ResourceDef(
     "RelatedPerson",
     Permission.PATIENT_READ,
+    Permission.PATIENT_WRITE,
     US_CORE + "us-core-relatedperson",
     _params(
         *_PERSON,

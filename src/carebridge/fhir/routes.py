@@ -6,6 +6,7 @@ OperationOutcomes (see ``web.errors``). Every access is audited with the patient
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from email.utils import format_datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -14,12 +15,13 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from carebridge.fhir import bundles, query, store
+from carebridge.fhir import bundles, projection, query, store
 from carebridge.fhir.capability import capability_statement, fhir_base
 from carebridge.fhir.errors import FhirError
 from carebridge.fhir.outcome import FHIR_JSON, operation_outcome
 from carebridge.fhir.registry import PARAMS, REGISTRY, ResourceDef
 from carebridge.fhir.search import parse
+from carebridge.fhir.writes import WRITERS, record_id
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.deps import Db, Require, public, settings_of
 from carebridge.security.roles import allows
@@ -108,6 +110,73 @@ async def _form(request: Request) -> list[tuple[str, str]]:
 
 
 FormPairs = Annotated[list[tuple[str, str]], Depends(_form)]
+MAX_RESOURCE_BYTES = 1_000_000
+
+
+async def _resource(request: Request) -> dict[str, Any]:
+    """The resource in a create or update body: FHIR JSON, one object, not too large."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind not in ("application/fhir+json", "application/json"):
+        raise FhirError(415, "not-supported", "Send the resource as application/fhir+json")
+    body = await request.body()
+    if len(body) > MAX_RESOURCE_BYTES:
+        raise FhirError(413, "too-costly", f"A resource may be at most {MAX_RESOURCE_BYTES} bytes")
+    try:
+        resource = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise FhirError(400, "structure", f"The body is not valid JSON: {exc}") from exc
+    if not isinstance(resource, dict):
+        raise FhirError(400, "structure", "The body must be one JSON object (a resource)")
+    return resource
+
+
+Body = Annotated[dict[str, Any], Depends(_resource)]
+
+
+def _version_wanted(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` names (``W/"3"``; a bare ``3`` too)."""
+    if not if_match:
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise FhirError(400, "invalid", f'If-Match must name a version, as W/"3": {if_match}')
+    return int(text)
+
+
+def _written(request: Request, stored: store.Stored, status: int, warnings: list[str]) -> Response:
+    """The answer to a create or update, as ``Prefer: return=`` asks: the resource
+    (default), nothing, or an OperationOutcome with what could not be kept."""
+    base = fhir_base(settings_of(request))
+    headers = _headers(stored, base)
+    headers["Location"] = headers["Content-Location"]
+    prefer = request.headers.get("prefer", "").replace(" ", "")
+    if "return=minimal" in prefer:
+        return Response(status_code=status, headers=headers)
+    if "return=OperationOutcome" in prefer:
+        issues = [FhirError(status, "informational", w, severity="warning") for w in warnings]
+        done = FhirError(status, "informational", "Done", severity="information")
+        body = operation_outcome(*(issues or [done]))
+        return Response(orjson.dumps(body), status, headers, media_type=FHIR_JSON)
+    return Response(stored.content, status, headers, media_type=FHIR_JSON)
+
+
+def _check_type(definition: ResourceDef, resource: dict[str, Any]) -> None:
+    if resource.get("resourceType") != definition.type:
+        raise FhirError(
+            400,
+            "invalid",
+            f"resourceType is {resource.get('resourceType')!r}; this endpoint takes "
+            f"{definition.type}",
+            expression=["resourceType"],
+        )
+
+
+def _stored_now(db: Db, kind: str, record: str) -> store.Stored:
+    projection.render_pending(db)
+    found = store.read(db, kind, record)
+    if found is None:  # the record's rendering is written in this transaction
+        raise RuntimeError(f"{kind}/{record} was written but not rendered")
+    return found
 
 
 def _search(
@@ -231,6 +300,8 @@ def _add_type_routes(definition: ResourceDef) -> None:
     ) -> Response:
         return _search(request, db, actor, definition, pairs)
 
+    if definition.write is not None:
+        _add_write_routes(definition)
     read.__doc__ = f"Read a {kind} (the current version; 410 when deleted)."
     search_get.__doc__ = f"Search {kind} resources (a searchset Bundle, paged)."
     search_post.__doc__ = f"Search {kind} resources with the parameters in a form body."
@@ -253,6 +324,59 @@ def _add_type_routes(definition: ResourceDef) -> None:
         methods=["GET"],
         name=f"vread {kind}",
     )
+
+
+def _add_write_routes(definition: ResourceDef) -> None:
+    assert definition.write is not None
+    writer_of = Depends(Require(definition.write))
+    writer = WRITERS[definition.type]
+    kind = definition.type
+
+    def create(request: Request, db: Db, resource: Body, actor: Actor = writer_of) -> Response:
+        _check_type(definition, resource)
+        condition = request.headers.get("if-none-exist")
+        if condition:
+            pairs = parse_qsl(condition.removeprefix(f"{kind}?"), keep_blank_values=True)
+            wanted = parse(kind, pairs, query.definitions(definition.params), strict=True)
+            page = query.run(db, kind, replace(wanted, count=2), PARAMS, lambda _t: False)
+            if len(page.matches) > 1:
+                raise FhirError(
+                    412, "duplicate", f"If-None-Exist: {condition} matches more than one {kind}"
+                )
+            if page.matches:
+                _audit(db, actor, page.matches[0], f"FHIR conditional create {kind}")
+                return _written(request, page.matches[0], 200, [])
+        record_uuid, warnings = writer.create(db, actor, resource)
+        return _written(request, _stored_now(db, kind, str(record_uuid)), 201, warnings)
+
+    def update(
+        request: Request, db: Db, resource_id: str, resource: Body, actor: Actor = writer_of
+    ) -> Response:
+        _check_type(definition, resource)
+        if resource.get("id") != resource_id:
+            raise FhirError(
+                400,
+                "invalid",
+                f"The resource's id ({resource.get('id')!r}) must be the one in the URL "
+                f"({resource_id})",
+                expression=[f"{kind}.id"],
+            )
+        current = _current(db, definition, resource_id)
+        wanted = _version_wanted(request.headers.get("if-match"))
+        if wanted is not None and wanted != current.version_id:
+            raise FhirError(
+                412,
+                "conflict",
+                f"{kind}/{resource_id} is at version {current.version_id}, not {wanted}: "
+                "read it again and apply the change to the current version",
+            )
+        warnings = writer.update(db, actor, record_id(kind, resource_id), resource)
+        return _written(request, _stored_now(db, kind, resource_id), 200, warnings)
+
+    create.__doc__ = f"Create a {kind} (If-None-Exist for a conditional create)."
+    update.__doc__ = f"Replace a {kind} (If-Match with its version to guard against lost updates)."
+    router.add_api_route(f"/{kind}", create, methods=["POST"], name=f"create {kind}")
+    router.add_api_route(f"/{kind}/{{resource_id}}", update, methods=["PUT"], name=f"update {kind}")
 
 
 for _definition in REGISTRY.values():
