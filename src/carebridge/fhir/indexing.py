@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from carebridge.fhir.received import codings, date_of, values_at
+from carebridge.fhir.received import (
+    CODE_PARAMS,
+    EXTRA_TOKEN_PATHS,
+    codings,
+    date_of,
+    values_at,
+)
+from carebridge.fhir.received import index as received_index
 from carebridge.fhir.search import ParamDef, ParamType
 from carebridge.fhir.store import Index
 
@@ -146,5 +154,70 @@ def extract(
         date_end=date_end,
         tokens=tuple(dict.fromkeys(tokens)),
         strings=tuple(dict.fromkeys(strings)),
+        references=tuple(dict.fromkeys(references)),
+    )
+
+
+# --- resources kept as received ----------------------------------------------------------
+
+# The reference parameters a received resource is searched by (and included through): R4 names
+# them after the element, in kebab case (serviceProvider is service-provider).
+RECEIVED_REFERENCES = (
+    "patient",
+    "subject",
+    "encounter",
+    "performer",
+    "requester",
+    "recorder",
+    "asserter",
+    "author",
+    "provider",
+    "insurer",
+    "organization",
+    "service-provider",
+    "based-on",
+    "part-of",
+    "result",
+    "location",
+    "context",
+)
+_KEBAB = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def received_params(resource_type: str) -> dict[str, SearchParam]:
+    """The search parameters of a type kept as received: its patient, clinical date, main
+    code, category, type, identifier, status and the references above. Their values come from
+    ``received.index``, so no paths are needed here."""
+    tokens = {CODE_PARAMS.get(resource_type, "code"), "category", "type", "identifier", "status"}
+    tokens |= {name for name, _path in EXTRA_TOKEN_PATHS.get(resource_type, ())}
+    params = [SearchParam(name, "token", ()) for name in sorted(tokens)]
+    params.append(SearchParam("date", "date", ()))
+    params += [SearchParam(name, "reference", ()) for name in RECEIVED_REFERENCES]
+    return {p.name: p for p in params}
+
+
+def extract_received(resource: Mapping[str, Any], patient_id: uuid.UUID | None) -> Index:
+    """The index of a received resource (its references already rewritten to ours)."""
+    found = received_index(resource)
+    tokens = [(param, system, code[:MAX_TEXT]) for param, system, code in found.tokens]
+    if found.status is not None:
+        tokens.append(("status", None, found.status[:MAX_TEXT]))
+    references = []
+    for path, text in found.references:
+        target = reference_target(text)
+        if target is None or path.startswith("contained"):
+            continue
+        element = path.rpartition(".")[2]
+        references.append((_KEBAB.sub("-", element).lower(), *target))
+    if found.patient is not None:
+        references.append(("patient", "Patient", found.patient))
+    return Index(
+        patient_id=patient_id,
+        date_start=found.date_start,
+        date_end=found.date_end,
+        code_system=found.code_system[:255] if found.code_system else None,
+        code=found.code[:64] if found.code else None,
+        status=found.status[:32] if found.status else None,
+        tokens=tuple(dict.fromkeys(tokens)),
         references=tuple(dict.fromkeys(references)),
     )

@@ -395,7 +395,7 @@ CODE_PATHS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 _CODE_FALLBACK = ("code",)
 
 # The search parameter the main code is found by, where R4 does not call it "code".
-_CODE_PARAMS: Mapping[str, str] = MappingProxyType(
+CODE_PARAMS: Mapping[str, str] = MappingProxyType(
     {
         "Account": "type",
         "AdverseEvent": "event",
@@ -431,7 +431,7 @@ _CODE_PARAMS: Mapping[str, str] = MappingProxyType(
 # Token parameters beside the main code: (param, path). category, type and identifier are read
 # from every type.
 _GENERIC_TOKEN_PATHS: tuple[tuple[str, str], ...] = (("category", "category"), ("type", "type"))
-_EXTRA_TOKEN_PATHS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
+EXTRA_TOKEN_PATHS: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
     {
         "Encounter": (("class", "class"),),
         "ImagingStudy": (("modality", "series.modality"),),
@@ -656,10 +656,10 @@ def _first_coding(
 def _tokens(
     rtype: str, resource: Mapping[str, Any], code_paths: tuple[str, ...]
 ) -> tuple[tuple[str, str | None, str], ...]:
-    code_param = _CODE_PARAMS.get(rtype, "code")
+    code_param = CODE_PARAMS.get(rtype, "code")
     specs = [(code_param, path) for path in code_paths]
     specs += _GENERIC_TOKEN_PATHS
-    specs += _EXTRA_TOKEN_PATHS.get(rtype, ())
+    specs += EXTRA_TOKEN_PATHS.get(rtype, ())
     found: dict[tuple[str, str | None, str], None] = {}
     for param, path in specs:
         for _key, value in values_at(resource, path):

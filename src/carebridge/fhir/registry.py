@@ -4,10 +4,12 @@ this one table, so what ``metadata`` says is what the server does."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
-from carebridge.fhir.indexing import SearchParam
+from carebridge.fhir.indexing import SearchParam, received_params
+from carebridge.fhir.received import RESOURCE_TYPES
 from carebridge.security.roles import Permission
 
 
@@ -102,5 +104,38 @@ RELATED_PERSON = ResourceDef(
 )
 
 REGISTRY: dict[str, ResourceDef] = {d.type: d for d in (PATIENT, RELATED_PERSON)}
-# The search parameters of every served type, for chains and includes across types.
-PARAMS = {kind: d.params for kind, d in REGISTRY.items()}
+
+
+@cache
+def received_def(resource_type: str) -> ResourceDef | None:
+    """A type Carebridge does not model, kept as received (read-only, found by patient, date,
+    code, status and references); None for a mapped type or one R4 does not define."""
+    if resource_type in REGISTRY or resource_type not in RESOURCE_TYPES:
+        return None
+    return ResourceDef(
+        resource_type, Permission.HISTORY_READ, params=received_params(resource_type)
+    )
+
+
+def definition_of(resource_type: str) -> ResourceDef | None:
+    return REGISTRY.get(resource_type) or received_def(resource_type)
+
+
+class _AllParams(Mapping[str, Mapping[str, SearchParam]]):
+    """The search parameters of every type served, mapped or received: what chains and
+    includes across types look up."""
+
+    def __getitem__(self, resource_type: str) -> Mapping[str, SearchParam]:
+        found = definition_of(resource_type)
+        if found is None:
+            raise KeyError(resource_type)
+        return found.params
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(RESOURCE_TYPES))
+
+    def __len__(self) -> int:
+        return len(RESOURCE_TYPES)
+
+
+PARAMS: Mapping[str, Mapping[str, SearchParam]] = _AllParams()

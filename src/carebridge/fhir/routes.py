@@ -19,12 +19,18 @@ from carebridge.fhir import bundles, projection, query, store
 from carebridge.fhir.capability import capability_statement, fhir_base
 from carebridge.fhir.errors import FhirError
 from carebridge.fhir.outcome import FHIR_JSON, operation_outcome
-from carebridge.fhir.registry import PARAMS, REGISTRY, ResourceDef
+from carebridge.fhir.registry import (
+    PARAMS,
+    REGISTRY,
+    ResourceDef,
+    definition_of,
+    received_def,
+)
 from carebridge.fhir.search import parse
 from carebridge.fhir.writes import WRITERS, record_id
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.deps import Db, Require, public, settings_of
-from carebridge.security.roles import allows
+from carebridge.security.roles import Permission, allows
 
 router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
 Format = Annotated[str | None, Query(alias="_format")]
@@ -109,7 +115,9 @@ async def _form(request: Request) -> list[tuple[str, str]]:
     return [*request.query_params.multi_items(), *pairs]
 
 
-FormPairs = Annotated[list[tuple[str, str]], Depends(_form)]
+# The caller is identified before the body is read: a stranger's bad body is a 401, not a 400.
+FORM = Depends(_form)
+FormPairs = Annotated[list[tuple[str, str]], FORM]
 MAX_RESOURCE_BYTES = 1_000_000
 
 
@@ -130,7 +138,7 @@ async def _resource(request: Request) -> dict[str, Any]:
     return resource
 
 
-Body = Annotated[dict[str, Any], Depends(_resource)]
+BODY = Depends(_resource)
 
 
 def _version_wanted(if_match: str | None) -> int | None:
@@ -179,6 +187,11 @@ def _stored_now(db: Db, kind: str, record: str) -> store.Stored:
     return found
 
 
+def _readable(actor: Actor, resource_type: str) -> bool:
+    found = definition_of(resource_type)
+    return found is not None and allows(actor.role, found.read)
+
+
 def _search(
     request: Request,
     db: Db,
@@ -194,7 +207,7 @@ def _search(
         total = query.count(db, kind, search, PARAMS)
         record(db, actor, Action.READ, entity_type=kind, reason=f"FHIR search {kind} (count)")
         return _fhir_json(bundles.count_only(base, kind, search, total))
-    page = query.run(db, kind, search, PARAMS, lambda t: allows(actor.role, REGISTRY[t].read))
+    page = query.run(db, kind, search, PARAMS, lambda t: _readable(actor, t))
     for stored in [*page.matches, *page.included]:
         _audit(db, actor, stored, f"FHIR search {kind}")
     outcome = None
@@ -232,6 +245,60 @@ def _history_entry(stored: store.Stored, base: str) -> dict[str, Any]:
     return entry
 
 
+def _read(
+    request: Request, db: Db, actor: Actor, definition: ResourceDef, resource_id: str
+) -> Response:
+    kind = definition.type
+    stored = _current(db, definition, resource_id)
+    if stored.deleted:
+        raise FhirError(410, "deleted", f"{kind}/{resource_id} was deleted")
+    _audit(db, actor, stored, f"FHIR read {kind}/{resource_id}")
+    headers = _headers(stored, fhir_base(settings_of(request)))
+    if _matches(request.headers.get("if-none-match"), stored):
+        return Response(status_code=304, headers=headers)
+    return _fhir_json(stored.content, headers)
+
+
+def _vread(
+    request: Request,
+    db: Db,
+    actor: Actor,
+    definition: ResourceDef,
+    resource_id: str,
+    version_id: int,
+) -> Response:
+    kind = definition.type
+    found = store.version(db, kind, resource_id, version_id)
+    if found is None:
+        _current(db, definition, resource_id)  # 404 for the resource before the version
+        raise FhirError(404, "not-found", f"{kind}/{resource_id} has no version {version_id}")
+    if found.deleted:
+        raise FhirError(
+            410, "deleted", f"Version {version_id} of {kind}/{resource_id} is a deletion"
+        )
+    _audit(db, actor, found, f"FHIR vread {kind}/{resource_id}/_history/{version_id}")
+    return _fhir_json(found.content, _headers(found, fhir_base(settings_of(request))))
+
+
+def _history(
+    request: Request, db: Db, actor: Actor, definition: ResourceDef, resource_id: str
+) -> Response:
+    kind = definition.type
+    versions = store.history(db, kind, resource_id)
+    if not versions:
+        raise FhirError(404, "not-found", f"No {kind} with id {resource_id}")
+    _audit(db, actor, versions[0], f"FHIR history {kind}/{resource_id}")
+    base = fhir_base(settings_of(request))
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "history",
+        "total": len(versions),
+        "link": [{"relation": "self", "url": f"{base}/{kind}/{resource_id}/_history"}],
+        "entry": [_history_entry(v, base) for v in versions],
+    }
+    return _fhir_json(bundle)
+
+
 def _add_type_routes(definition: ResourceDef) -> None:
     # A default, not an Annotated alias: annotations are read as strings from the module, where
     # a per-type alias made here does not exist.
@@ -242,14 +309,7 @@ def _add_type_routes(definition: ResourceDef) -> None:
         request: Request, db: Db, resource_id: str, _format: Format = None, actor: Actor = reader
     ) -> Response:
         _json_only(_format)
-        stored = _current(db, definition, resource_id)
-        if stored.deleted:
-            raise FhirError(410, "deleted", f"{kind}/{resource_id} was deleted")
-        _audit(db, actor, stored, f"FHIR read {kind}/{resource_id}")
-        headers = _headers(stored, fhir_base(settings_of(request)))
-        if _matches(request.headers.get("if-none-match"), stored):
-            return Response(status_code=304, headers=headers)
-        return _fhir_json(stored.content, headers)
+        return _read(request, db, actor, definition, resource_id)
 
     def vread(
         request: Request,
@@ -260,70 +320,116 @@ def _add_type_routes(definition: ResourceDef) -> None:
         actor: Actor = reader,
     ) -> Response:
         _json_only(_format)
-        found = store.version(db, kind, resource_id, version_id)
-        if found is None:
-            _current(db, definition, resource_id)  # 404 for the resource before the version
-            raise FhirError(404, "not-found", f"{kind}/{resource_id} has no version {version_id}")
-        if found.deleted:
-            raise FhirError(
-                410, "deleted", f"Version {version_id} of {kind}/{resource_id} is a deletion"
-            )
-        _audit(db, actor, found, f"FHIR vread {kind}/{resource_id}/_history/{version_id}")
-        return _fhir_json(found.content, _headers(found, fhir_base(settings_of(request))))
+        return _vread(request, db, actor, definition, resource_id, version_id)
 
     def history(
         request: Request, db: Db, resource_id: str, _format: Format = None, actor: Actor = reader
     ) -> Response:
         _json_only(_format)
-        versions = store.history(db, kind, resource_id)
-        if not versions:
-            raise FhirError(404, "not-found", f"No {kind} with id {resource_id}")
-        _audit(db, actor, versions[0], f"FHIR history {kind}/{resource_id}")
-        base = fhir_base(settings_of(request))
-        bundle = {
-            "resourceType": "Bundle",
-            "type": "history",
-            "total": len(versions),
-            "link": [{"relation": "self", "url": f"{base}/{kind}/{resource_id}/_history"}],
-            "entry": [_history_entry(v, base) for v in versions],
-        }
-        return _fhir_json(bundle)
+        return _history(request, db, actor, definition, resource_id)
 
     def search_get(request: Request, db: Db, actor: Actor = reader) -> Response:
         return _search(request, db, actor, definition, request.query_params.multi_items())
 
     def search_post(
-        request: Request,
-        db: Db,
-        pairs: FormPairs,
-        actor: Actor = reader,
+        request: Request, db: Db, actor: Actor = reader, pairs: list[tuple[str, str]] = FORM
     ) -> Response:
         return _search(request, db, actor, definition, pairs)
 
     if definition.write is not None:
         _add_write_routes(definition)
     read.__doc__ = f"Read a {kind} (the current version; 410 when deleted)."
-    search_get.__doc__ = f"Search {kind} resources (a searchset Bundle, paged)."
-    search_post.__doc__ = f"Search {kind} resources with the parameters in a form body."
-    router.add_api_route(f"/{kind}", search_get, methods=["GET"], name=f"search {kind}")
-    router.add_api_route(
-        f"/{kind}/_search", search_post, methods=["POST"], name=f"search {kind} (POST)"
-    )
     vread.__doc__ = f"Read one version of a {kind}."
     history.__doc__ = f"Every version of a {kind}, newest first."
-    router.add_api_route(f"/{kind}/{{resource_id}}", read, methods=["GET"], name=f"read {kind}")
+    search_get.__doc__ = f"Search {kind} resources (a searchset Bundle, paged)."
+    search_post.__doc__ = f"Search {kind} resources with the parameters in a form body."
+    _add_read_routes(f"/{kind}", f" {kind}", read, vread, history, search_get, search_post)
+
+
+def _add_read_routes(prefix: str, label: str, *handlers: Any) -> None:
+    read, vread, history, search_get, search_post = handlers
+    router.add_api_route(prefix, search_get, methods=["GET"], name=f"search{label}")
     router.add_api_route(
-        f"/{kind}/{{resource_id}}/_history",
-        history,
-        methods=["GET"],
-        name=f"history {kind}",
+        f"{prefix}/_search", search_post, methods=["POST"], name=f"search{label} (POST)"
+    )
+    router.add_api_route(f"{prefix}/{{resource_id}}", read, methods=["GET"], name=f"read{label}")
+    router.add_api_route(
+        f"{prefix}/{{resource_id}}/_history", history, methods=["GET"], name=f"history{label}"
     )
     router.add_api_route(
-        f"/{kind}/{{resource_id}}/_history/{{version_id}}",
+        f"{prefix}/{{resource_id}}/_history/{{version_id}}",
         vread,
         methods=["GET"],
-        name=f"vread {kind}",
+        name=f"vread{label}",
     )
+
+
+# --- types kept as received: one set of routes for all of them -----------------------------
+
+ReceivedReader = Annotated[Actor, Depends(Require(Permission.HISTORY_READ))]
+
+
+def _received(resource_type: str) -> ResourceDef:
+    found = received_def(resource_type)
+    if found is None:
+        raise FhirError(404, "not-supported", f"This server has no resource type '{resource_type}'")
+    return found
+
+
+def read_received(
+    request: Request,
+    db: Db,
+    resource_type: str,
+    resource_id: str,
+    actor: ReceivedReader,
+    _format: Format = None,
+) -> Response:
+    """Read a resource kept as received from elsewhere (any R4 type Carebridge does not
+    model)."""
+    _json_only(_format)
+    return _read(request, db, actor, _received(resource_type), resource_id)
+
+
+def vread_received(
+    request: Request,
+    db: Db,
+    resource_type: str,
+    resource_id: str,
+    version_id: int,
+    actor: ReceivedReader,
+    _format: Format = None,
+) -> Response:
+    """Read one version of a resource kept as received."""
+    _json_only(_format)
+    return _vread(request, db, actor, _received(resource_type), resource_id, version_id)
+
+
+def history_received(
+    request: Request,
+    db: Db,
+    resource_type: str,
+    resource_id: str,
+    actor: ReceivedReader,
+    _format: Format = None,
+) -> Response:
+    """Every version of a resource kept as received, newest first."""
+    _json_only(_format)
+    return _history(request, db, actor, _received(resource_type), resource_id)
+
+
+def search_received(
+    request: Request, db: Db, resource_type: str, actor: ReceivedReader
+) -> Response:
+    """Search resources kept as received (patient, date, code, status, references)."""
+    definition = _received(resource_type)
+    return _search(request, db, actor, definition, request.query_params.multi_items())
+
+
+def search_received_post(
+    request: Request, db: Db, resource_type: str, actor: ReceivedReader, pairs: FormPairs
+) -> Response:
+    """Search resources kept as received, with the parameters in a form body."""
+    return _search(request, db, actor, _received(resource_type), pairs)
 
 
 def _add_write_routes(definition: ResourceDef) -> None:
@@ -332,7 +438,9 @@ def _add_write_routes(definition: ResourceDef) -> None:
     writer = WRITERS[definition.type]
     kind = definition.type
 
-    def create(request: Request, db: Db, resource: Body, actor: Actor = writer_of) -> Response:
+    def create(
+        request: Request, db: Db, actor: Actor = writer_of, resource: dict[str, Any] = BODY
+    ) -> Response:
         _check_type(definition, resource)
         condition = request.headers.get("if-none-exist")
         if condition:
@@ -350,7 +458,11 @@ def _add_write_routes(definition: ResourceDef) -> None:
         return _written(request, _stored_now(db, kind, str(record_uuid)), 201, warnings)
 
     def update(
-        request: Request, db: Db, resource_id: str, resource: Body, actor: Actor = writer_of
+        request: Request,
+        db: Db,
+        resource_id: str,
+        actor: Actor = writer_of,
+        resource: dict[str, Any] = BODY,
     ) -> Response:
         _check_type(definition, resource)
         if resource.get("id") != resource_id:
@@ -381,3 +493,13 @@ def _add_write_routes(definition: ResourceDef) -> None:
 
 for _definition in REGISTRY.values():
     _add_type_routes(_definition)
+# After the mapped types: a path that names one of them is theirs.
+_add_read_routes(
+    "/{resource_type}",
+    "",
+    read_received,
+    vread_received,
+    history_received,
+    search_received,
+    search_received_post,
+)
