@@ -3,7 +3,9 @@ the program with a one-line message and exit status 2."""
 
 from __future__ import annotations
 
+import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -441,6 +443,85 @@ def fhir_reindex() -> None:
     finally:
         engine.dispose()
     out.print(f"{rendered} resource(s) rendered.")
+
+
+@fhir_app.command("import")
+def fhir_import(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Bundle (.json) or NDJSON files, or folders of them")
+    ],
+    source: Annotated[
+        str,
+        typer.Option(help="Who sent these files: their ids are remembered per source"),
+    ] = "fhir-import",
+) -> None:
+    """Import FHIR records from elsewhere (transaction or batch Bundles, NDJSON): patients
+    become charts, everything else is kept as received and shown in the chart's history.
+    Importing the same files again creates nothing new."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    from carebridge.db.session import make_engine, make_sessionmaker
+    from carebridge.fhir import imports
+    from carebridge.security.audit import Actor
+
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", source):
+        raise typer.BadParameter(
+            "letters, digits, '.', '_' and '-' only (at most 64)", param_hint="--source"
+        )
+    files = list(imports.files_in(paths))
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise typer.BadParameter(f"no such file: {', '.join(missing)}", param_hint="PATHS")
+    settings = _settings()
+    _ready(settings)
+    engine = make_engine(settings.database_url)
+    bar = Bar(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        "{task.fields[resources]:>8,} resources",
+        console=Console(stderr=True),
+        transient=True,
+    )
+    started = time.perf_counter()
+    try:
+        with bar:
+            task = bar.add_task("files", total=len(files), resources=0)
+            summary = imports.import_files(
+                make_sessionmaker(engine),
+                Actor.system("cli"),
+                files,
+                namespace=source,
+                progress=lambda _path, count: bar.update(
+                    task, advance=1, resources=bar.tasks[task].fields["resources"] + count
+                ),
+            )
+    finally:
+        engine.dispose()
+    seconds = time.perf_counter() - started
+    table = Table("resource type", "created", "updated", "unchanged")
+    for kind in summary.types():
+        table.add_row(
+            kind,
+            str(summary.created[kind]),
+            str(summary.updated[kind]),
+            str(summary.unchanged[kind]),
+        )
+    out.print(table)
+    out.print(
+        f"{summary.resources} resource(s) from {summary.files} file(s) in {seconds:.1f} s, "
+        f"{len(summary.warnings)} warning(s), {len(summary.failed)} file(s) failed."
+    )
+    for warning in summary.warnings[:20]:
+        typer.echo(f"warning: {warning}", err=True)
+    if len(summary.warnings) > 20:
+        typer.echo(f"... and {len(summary.warnings) - 20} more warning(s)", err=True)
+    for failure in summary.failed:
+        typer.echo(f"failed: {failure}", err=True)
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 # --- database --------------------------------------------------------------------------

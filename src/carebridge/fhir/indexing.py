@@ -182,6 +182,8 @@ RECEIVED_REFERENCES = (
     "context",
 )
 _KEBAB = re.compile(r"(?<!^)(?=[A-Z])")
+# Those that always point at one type, so a bare id can be searched (patient=123).
+_ONE_TARGET = {"patient": ("Patient",), "encounter": ("Encounter",)}
 
 
 def received_params(resource_type: str) -> dict[str, SearchParam]:
@@ -192,7 +194,10 @@ def received_params(resource_type: str) -> dict[str, SearchParam]:
     tokens |= {name for name, _path in EXTRA_TOKEN_PATHS.get(resource_type, ())}
     params = [SearchParam(name, "token", ()) for name in sorted(tokens)]
     params.append(SearchParam("date", "date", ()))
-    params += [SearchParam(name, "reference", ()) for name in RECEIVED_REFERENCES]
+    params += [
+        SearchParam(name, "reference", (), _ONE_TARGET.get(name, ()))
+        for name in RECEIVED_REFERENCES
+    ]
     return {p.name: p for p in params}
 
 

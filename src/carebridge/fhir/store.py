@@ -190,10 +190,13 @@ def put(
     index: Index | None = None,
     if_match: int | None = None,
     now: dt.datetime | None = None,
+    keep_earlier: bool = False,
 ) -> tuple[Stored, bool]:
     """Store ``resource`` (with its ``resourceType`` and ``id``) as a new resource or a new
     version of it; ``(stored, changed)``. Unchanged content keeps the current version.
-    ``if_match`` is the version the writer read: another one is a 412."""
+    ``if_match`` is the version the writer read: another one is a 412. ``keep_earlier``:
+    content equal to an earlier version keeps the current one too (an import that meets an
+    older copy of a record again, as Synthea repeats an organization in every bundle)."""
     if origin not in ORIGINS:
         raise ValueError(f"origin must be one of {ORIGINS}")
     resource_type, resource_id = resource.get("resourceType"), resource.get("id")
@@ -230,6 +233,8 @@ def put(
     current = _stored(found)
     _check_version(current, if_match)
     if found.content_hash == digest and not current.deleted:
+        return current, False
+    if keep_earlier and _held_before(db, current.pk, digest):
         return current, False
     version = current.version_id + 1
     content = _render(resource, version, now)
@@ -312,6 +317,15 @@ def add_new(
         db, [(s.pk, index) for s, (_r, index) in zip(stored, items, strict=True)], replace=False
     )
     return stored
+
+
+def _held_before(db: Session, pk: int, digest: str) -> bool:
+    earlier = db.connection().execute(
+        select(FhirResourceVersion.content).where(
+            FhirResourceVersion.resource_pk == pk, FhirResourceVersion.deleted.is_(False)
+        )
+    )
+    return any(content_hash(orjson.loads(content)) == digest for (content,) in earlier)
 
 
 def _keep_version(db: Session, stored: Stored) -> None:
