@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from carebridge.fhir.indexing import extract, fold, reference_target
-from carebridge.fhir.registry import PATIENT, RELATED_PERSON
 from carebridge.fhir.store import Index
+from carebridge.fhir.types.patients import PATIENT, RELATED_PERSON
 
 
 def test_fold_ignores_case_accents_and_spaces() -> None:

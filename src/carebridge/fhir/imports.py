@@ -33,7 +33,7 @@ from carebridge.fhir.indexing import extract_received, reference_target
 from carebridge.fhir.mappers.patients import patient_from_fhir
 from carebridge.fhir.models import FhirResource, FhirSourceId
 from carebridge.fhir.received import validate_shape
-from carebridge.fhir.registry import PARAMS, REGISTRY, definition_of
+from carebridge.fhir.registry import PARAMS, definition_of
 from carebridge.fhir.search import parse
 from carebridge.lib.errors import AppError
 from carebridge.patients import service as patients
@@ -326,8 +326,6 @@ def import_entries(
                     chart = _chart_by_identifier(db, entry.resource)
                     ours[key] = str(chart) if chart else _register(db, actor, entry, summary)
             charts.add(ours[key])
-        elif kind in REGISTRY:
-            raise _bad(entry.where, f"{kind} is imported through the API (POST /fhir/R4/{kind})")
         elif key not in ours:
             ours[key] = source if _ID.match(source) and key not in taken else str(uuid.uuid4())
 

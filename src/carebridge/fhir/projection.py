@@ -2,73 +2,30 @@
 changes them: a change made on a screen, through the JSON API or by the ADT feed is the same
 change through FHIR, with a new version when (and only when) the rendering changed.
 
-After each flush the records touched are noted (a phone number touches its Patient); before
-the commit each noted resource is rendered once and stored (``store.put``, origin ``mapped``).
-``reindex`` renders them all, for a database that had records before this existed.
+After each flush the records touched are noted (a phone number touches its Patient, through
+each type's ``Projection.feeds``); before the commit each noted resource is rendered once and
+stored (``store.put``, origin ``mapped``). ``reindex`` renders them all, for a database that
+had records before a type was served.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from itertools import chain
-from typing import Any
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from carebridge.fhir import store
-from carebridge.fhir.indexing import extract
-from carebridge.fhir.mappers.patients import patient_to_fhir, related_person_to_fhir
-from carebridge.fhir.registry import PATIENT, RELATED_PERSON
-from carebridge.patients.models import Identifier, Patient, RelatedPerson, Telecom
+from carebridge.fhir.registry import PROJECTIONS
 
 _NOTED = "carebridge.fhir.noted"
 Key = tuple[str, uuid.UUID]
 
 
-def _feeds(obj: object) -> Iterable[Key]:
-    """The FHIR resources a changed record is part of."""
-    if isinstance(obj, Patient):
-        yield ("Patient", obj.id)
-    elif isinstance(obj, Identifier | Telecom):
-        yield ("Patient", obj.patient_id)
-    elif isinstance(obj, RelatedPerson):
-        yield ("RelatedPerson", obj.id)
-
-
-Rendered = Iterable[tuple[dict[str, Any], store.Index]]
-
-
-def _patients(db: Session, ids: list[uuid.UUID]) -> Rendered:
-    charts = db.scalars(
-        select(Patient)
-        .where(Patient.id.in_(ids))
-        .options(selectinload(Patient.identifiers), selectinload(Patient.telecoms))
-    )
-    for patient in charts:
-        resource = patient_to_fhir(patient)
-        base = store.Index(patient_id=patient.id, status=patient.status)
-        yield resource, extract(resource, PATIENT.params, base)
-
-
-def _related_persons(db: Session, ids: list[uuid.UUID]) -> Rendered:
-    for person in db.scalars(select(RelatedPerson).where(RelatedPerson.id.in_(ids))):
-        resource = related_person_to_fhir(person)
-        base = store.Index(patient_id=person.patient_id, status=person.status)
-        yield resource, extract(resource, RELATED_PERSON.params, base)
-
-
-RENDERERS: dict[str, Callable[[Session, list[uuid.UUID]], Rendered]] = {
-    "Patient": _patients,
-    "RelatedPerson": _related_persons,
-}
-# Every record of each mapped type, for reindex.
-_ALL: dict[str, Any] = {"Patient": Patient.id, "RelatedPerson": RelatedPerson.id}
-
-
 def _render(db: Session, kind: str, ids: list[uuid.UUID], *, reindex: bool = False) -> None:
-    for resource, index in RENDERERS[kind](db, ids):
+    for resource, index in PROJECTIONS[kind].render(db, ids):
         stored, changed = store.put(db, resource, origin="mapped", index=index)
         if reindex and not changed:  # the search rows may predate the current rendering
             store.write_index(db, [(stored.pk, index)], replace=True)
@@ -77,15 +34,16 @@ def _render(db: Session, kind: str, ids: list[uuid.UUID], *, reindex: bool = Fal
 def render_new(db: Session, kind: str, ids: list[uuid.UUID]) -> None:
     """Version 1 of records just bulk-inserted (``patients.bulk``), in one statement per
     table instead of a lookup and an insert each."""
-    store.add_new(db, list(RENDERERS[kind](db, ids)), origin="mapped")
+    store.add_new(db, list(PROJECTIONS[kind].render(db, ids)), origin="mapped")
 
 
 def _note(session: Session, _ctx: object) -> None:
     for obj in chain(session.new, session.dirty):
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
-        for key in _feeds(obj):
-            session.info.setdefault(_NOTED, set()).add(key)
+        for kind, projection in PROJECTIONS.items():
+            for record_id in projection.feeds(obj):
+                session.info.setdefault(_NOTED, set()).add((kind, record_id))
 
 
 def render_pending(session: Session) -> None:
@@ -96,7 +54,7 @@ def render_pending(session: Session) -> None:
         noted: set[Key] | None = session.info.pop(_NOTED, None)
         if not noted:
             return
-        for kind in RENDERERS:
+        for kind in PROJECTIONS:
             ids = sorted({i for k, i in noted if k == kind})
             if ids:
                 _render(session, kind, ids)
@@ -116,7 +74,8 @@ def reindex(
     """Render every record of every mapped type; how many were rendered. ``progress`` is
     told (done, total) after each batch."""
     work = [
-        (kind, list(db.scalars(select(column).order_by(column)))) for kind, column in _ALL.items()
+        (kind, list(db.scalars(select(p.every).order_by(p.every))))
+        for kind, p in PROJECTIONS.items()
     ]
     total = sum(len(ids) for _kind, ids in work)
     done = 0

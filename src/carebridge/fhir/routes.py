@@ -18,11 +18,11 @@ from fastapi.responses import Response
 from carebridge.fhir import bundles, projection, query, store
 from carebridge.fhir.capability import capability_statement, fhir_base
 from carebridge.fhir.errors import FhirError
+from carebridge.fhir.mapping import ResourceDef
 from carebridge.fhir.outcome import FHIR_JSON, operation_outcome
 from carebridge.fhir.registry import (
     PARAMS,
     REGISTRY,
-    ResourceDef,
     definition_of,
     received_def,
 )

@@ -1,0 +1,1 @@
+"""The FHIR types each domain serves from its records (one module per domain)."""
