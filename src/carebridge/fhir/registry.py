@@ -4,17 +4,37 @@ this one table, so what ``metadata`` says is what the server does."""
 
 from __future__ import annotations
 
+import pkgutil
 from collections.abc import Iterator, Mapping
 from functools import cache
+from importlib import import_module
 
+from carebridge.fhir import types
 from carebridge.fhir.indexing import SearchParam, received_params
 from carebridge.fhir.mapping import Projection, ResourceDef
 from carebridge.fhir.received import RESOURCE_TYPES
-from carebridge.fhir.types import patients
 from carebridge.security.roles import Permission
 
-# Every type served from Carebridge's own records, domain by domain.
-PROJECTIONS: dict[str, Projection] = {p.definition.type: p for p in (*patients.TYPES,)}
+
+def _declared() -> Iterator[Projection]:
+    """The ``TYPES`` of every module in ``fhir/types``: a domain serves a type by declaring
+    it there, and nothing else has to be told."""
+    for module in sorted(pkgutil.iter_modules(types.__path__), key=lambda m: m.name):
+        yield from import_module(f"{types.__name__}.{module.name}").TYPES
+
+
+def _by_type() -> dict[str, Projection]:
+    found: dict[str, Projection] = {}
+    for projection in _declared():
+        kind = projection.definition.type
+        if kind in found:
+            raise RuntimeError(f"FHIR type {kind} is declared twice in fhir/types")
+        found[kind] = projection
+    return found
+
+
+# Every type served from Carebridge's own records.
+PROJECTIONS: dict[str, Projection] = _by_type()
 REGISTRY: dict[str, ResourceDef] = {kind: p.definition for kind, p in PROJECTIONS.items()}
 
 
