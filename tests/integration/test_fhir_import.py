@@ -130,6 +130,40 @@ def test_synthea_imports_whole_and_again_changes_nothing(
         headers=headers,
     ).json()
     assert flu["total"] >= 1
+    # $everything: the whole compartment over next links, and what it points at outside it.
+    with unit_of_work(factory, write=False) as db:
+        compartment = set(
+            db.scalars(
+                select(FhirResource.resource_type + "/" + FhirResource.id).where(
+                    FhirResource.patient_id == uuid.UUID(alda["id"])
+                )
+            )
+        )
+    seen: set[str] = set()
+    outside: set[str] = set()
+    url = f"/fhir/R4/Patient/{alda['id']}/$everything?_count=200"
+    while url:
+        page = client.get(url, headers=headers)
+        assert page.status_code == 200, page.text
+        for entry in page.json()["entry"]:
+            key = f"{entry['resource']['resourceType']}/{entry['resource']['id']}"
+            (seen if entry["search"]["mode"] == "match" else outside).add(key)
+        following = [k["url"] for k in page.json()["link"] if k["relation"] == "next"]
+        url = following[0].removeprefix("http://127.0.0.1:8000") if following else ""
+    assert seen == compartment
+    assert f"Patient/{alda['id']}" in seen
+    assert {k.split("/")[0] for k in outside} >= {"Organization", "Practitioner"}
+    only = client.get(
+        f"/fhir/R4/Patient/{alda['id']}/$everything?_type=Immunization,Patient", headers=headers
+    ).json()
+    assert {
+        e["resource"]["resourceType"] for e in only["entry"] if e["search"]["mode"] == "match"
+    } == {
+        "Immunization",
+        "Patient",
+    }
+    wrong = client.get(f"/fhir/R4/Patient/{alda['id']}/$everything?_type=Nonsense", headers=headers)
+    assert wrong.status_code == 400
     with unit_of_work(factory, write=False) as db:
         audited = db.scalar(
             select(func.count())

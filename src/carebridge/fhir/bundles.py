@@ -72,9 +72,17 @@ def _entry(base: str, stored: store.Stored, resource: dict[str, Any] | bytes, mo
     return head + b',"resource":' + body + b',"search":{"mode":"' + mode.encode() + b'"}}'
 
 
+def search_links(base: str, kind: str, search: Search, page: Page) -> list[dict[str, str]]:
+    """``self`` and, when there is more, ``next``: the search again with the cursor."""
+    links = [{"relation": "self", "url": _link(base, kind, search)}]
+    if page.next_cursor is not None:
+        links.append({"relation": "next", "url": _link(base, kind, search, page.next_cursor)})
+    return links
+
+
 def searchset(
     base: str,
-    kind: str,
+    links: list[dict[str, str]],
     search: Search,
     page: Page,
     summary: Sequence[str],
@@ -85,9 +93,6 @@ def searchset(
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
     if page.total is not None:
         bundle["total"] = page.total
-    links = [{"relation": "self", "url": _link(base, kind, search)}]
-    if page.next_cursor is not None:
-        links.append({"relation": "next", "url": _link(base, kind, search, page.next_cursor)})
     bundle["link"] = links
     entries = [_entry(base, s, shaped(s.content, search, summary), "match") for s in page.matches]
     entries += [_entry(base, s, s.content, "include") for s in page.included]

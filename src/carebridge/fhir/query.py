@@ -15,6 +15,7 @@ at or after ve; ``eb``: all of it is before vs; ``ap``: it overlaps the (widened
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -452,3 +453,63 @@ def _included(
                 seen.add(stored.pk)
                 found.append(stored)
     return found[:MAX_INCLUDED]
+
+
+# --- Patient/$everything -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Everything:
+    """What ``Patient/$everything`` asks for: the patient's compartment, narrowed by type,
+    last update and clinical dates; paged by ``after`` (a resource key)."""
+
+    patient_id: uuid.UUID
+    types: tuple[str, ...] = ()
+    since: datetime | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    count: int = 100
+    after: int | None = None
+
+
+def everything(db: Session, wanted: Everything, readable: Callable[[str], bool]) -> Page:
+    """One page of the patient's records (the Patient first: it has the lowest key of its
+    compartment only by chance, so it is not promised) and the resources outside the
+    compartment they point at (practitioners, organizations, locations)."""
+    row = FhirResource
+    where = [row.patient_id == wanted.patient_id, row.deleted.is_(False)]
+    if wanted.types:
+        where.append(row.resource_type.in_(wanted.types))
+    if wanted.since is not None:
+        where.append(row.last_updated >= wanted.since)
+    # Records without a clinical date are kept: only dated ones are outside [start, end].
+    if wanted.start is not None:
+        where.append(
+            or_(row.date_start.is_(None), func.coalesce(row.date_end, _OPEN_END) >= wanted.start)
+        )
+    if wanted.end is not None:
+        where.append(or_(row.date_start.is_(None), row.date_start <= wanted.end))
+    if wanted.after is not None:
+        where.append(row.pk > wanted.after)
+    query = select(*_COLUMNS).where(*where).order_by(row.pk).limit(wanted.count + 1)
+    conn = db.connection()
+    found = _stored(conn.execute(query))
+    more = len(found) > wanted.count
+    page = found[: wanted.count]
+    matches = [s for s in page if readable(s.resource_type)]
+    referenced = select(FhirReference.target_type, FhirReference.target_id).where(
+        FhirReference.resource_pk.in_([s.pk for s in matches])
+    )
+    outside = select(*_COLUMNS).where(
+        tuple_(row.resource_type, row.id).in_(referenced),
+        row.patient_id.is_(None),
+        row.deleted.is_(False),
+    )
+    included = [
+        s
+        for s in _stored(conn.execute(outside.order_by(row.pk).limit(MAX_INCLUDED)))
+        if readable(s.resource_type)
+    ]
+    next_cursor = f"after:{page[-1].pk}" if more and page else None
+    total = len(matches) if wanted.after is None and not more else None
+    return Page(matches, included, total, next_cursor)

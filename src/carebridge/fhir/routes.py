@@ -5,11 +5,13 @@ OperationOutcomes (see ``web.errors``). Every access is audited with the patient
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from email.utils import format_datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -26,7 +28,7 @@ from carebridge.fhir.registry import (
     definition_of,
     received_def,
 )
-from carebridge.fhir.search import parse
+from carebridge.fhir.search import date_range, parse
 from carebridge.fhir.writes import WRITERS, record_id
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.deps import Db, Require, public, settings_of
@@ -221,7 +223,8 @@ def _search(
             )
         )
     summary = definition.summary
-    return _fhir_json(bundles.searchset(base, kind, search, page, summary, outcome))
+    links = bundles.search_links(base, kind, search, page)
+    return _fhir_json(bundles.searchset(base, links, search, page, summary, outcome))
 
 
 def _history_entry(stored: store.Stored, base: str) -> dict[str, Any]:
@@ -489,6 +492,76 @@ def _add_write_routes(definition: ResourceDef) -> None:
     update.__doc__ = f"Replace a {kind} (If-Match with its version to guard against lost updates)."
     router.add_api_route(f"/{kind}", create, methods=["POST"], name=f"create {kind}")
     router.add_api_route(f"/{kind}/{{resource_id}}", update, methods=["PUT"], name=f"update {kind}")
+
+
+@router.get("/Patient/{resource_id}/$everything", name="Patient $everything")
+def patient_everything(
+    request: Request,
+    db: Db,
+    resource_id: str,
+    actor: Annotated[Actor, Depends(Require(Permission.HISTORY_READ))],
+) -> Response:
+    """Everything about one patient: the chart, its related persons, its records and those
+    kept as received, and the practitioners, organizations and locations they point at;
+    ``_type``, ``_since``, ``start``, ``end``, ``_count``, paged by ``next`` links."""
+    pairs = dict(request.query_params.multi_items())
+    _json_only(pairs.get("_format"))
+    stored = _current(db, REGISTRY["Patient"], resource_id)
+    if stored.deleted or stored.patient_id is None:
+        raise FhirError(410, "deleted", f"Patient/{resource_id} was deleted")
+    wanted = _everything_query(stored.patient_id, pairs)
+    page = query.everything(db, wanted, lambda t: _readable(actor, t))
+    record(
+        db,
+        actor,
+        Action.READ,
+        entity_type="Patient",
+        entity_id=resource_id,
+        patient_id=stored.patient_id,
+        reason=f"FHIR Patient/$everything ({len(page.matches)} resources)",
+    )
+    base = fhir_base(settings_of(request))
+    path = f"{base}/Patient/{resource_id}/$everything"
+    kept = {k: v for k, v in pairs.items() if k in _EVERYTHING_PARAMS and k != "_cursor"}
+    links = [{"relation": "self", "url": f"{path}?{urlencode(sorted(kept.items()))}"}]
+    if page.next_cursor is not None:
+        following = sorted({**kept, "_cursor": page.next_cursor}.items())
+        links.append({"relation": "next", "url": f"{path}?{urlencode(following)}"})
+    plain = parse("Patient", [], {}, strict=False)
+    return _fhir_json(bundles.searchset(base, links, plain, page, ()))
+
+
+_EVERYTHING_PARAMS = frozenset(("_type", "_since", "start", "end", "_count", "_cursor", "_format"))
+
+
+def _everything_query(patient_id: uuid.UUID, pairs: dict[str, str]) -> query.Everything:
+    unknown = sorted(set(pairs) - _EVERYTHING_PARAMS)
+    if unknown:
+        raise FhirError(400, "not-supported", f"$everything takes no {', '.join(unknown)}")
+    types = tuple(t.strip() for t in pairs.get("_type", "").split(",") if t.strip())
+    strange = [t for t in types if definition_of(t) is None]
+    if strange:
+        raise FhirError(400, "invalid", f"_type: {', '.join(strange)} is not a type served here")
+    count = pairs.get("_count", "100")
+    if not count.isdigit() or not 1 <= int(count) <= 1000:
+        raise FhirError(400, "invalid", "_count must be a whole number from 1 to 1000")
+    after = pairs.get("_cursor", "after:").removeprefix("after:")
+    if after and not after.isdigit():
+        raise FhirError(400, "invalid", "_cursor is not one this server gave out")
+
+    def moment(name: str, which: int) -> datetime | None:
+        text = pairs.get(name)
+        return None if not text else date_range(name, text.replace(" ", "+"))[which]
+
+    return query.Everything(
+        patient_id,
+        types,
+        since=moment("_since", 0),
+        start=moment("start", 0),
+        end=moment("end", 1),
+        count=int(count),
+        after=int(after) if after else None,
+    )
 
 
 for _definition in REGISTRY.values():

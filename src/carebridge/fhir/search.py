@@ -287,7 +287,7 @@ def _prefixed(text: str) -> tuple[Prefix, str]:
 # --- dates -------------------------------------------------------------------------------------
 
 
-def _date_range(name: str, text: str) -> tuple[datetime, datetime]:
+def date_range(name: str, text: str) -> tuple[datetime, datetime]:
     match = _DATE_RE.fullmatch(text)
     if match is None:
         raise _invalid(
@@ -366,7 +366,7 @@ def _widen(start: datetime, end: datetime) -> tuple[datetime, datetime]:
 def _date_value(name: str, piece: str) -> DateValue:
     prefix, literal = _prefixed(unescape(piece).strip())
     literal = _SPACE_TZ_RE.sub(r"\1+\2", literal)
-    start, end = _date_range(name, literal)
+    start, end = date_range(name, literal)
     if prefix == "ap":
         start, end = _widen(start, end)
     return DateValue(prefix, start, end, literal)
