@@ -27,6 +27,7 @@ from carebridge.coverage import api as coverage_api
 from carebridge.coverage import eligibility_api, eligibility_views
 from carebridge.coverage import views as coverage_views
 from carebridge.db.session import make_engine, make_sessionmaker
+from carebridge.fhir import export_api as fhir_export_api
 from carebridge.fhir import routes as fhir_routes
 from carebridge.fhir import views as fhir_views
 from carebridge.patients import api as patients_api
@@ -87,6 +88,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     hl7_api.router,
     transitions_api.router,
     transitions_views.router,
+    fhir_export_api.router,  # before the resource routes: $export is not an id
     fhir_routes.router,
 )
 STATIC = Path(__file__).parent / "web" / "static"

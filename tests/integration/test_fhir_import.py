@@ -6,6 +6,7 @@ one bad entry leaves nothing behind."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -281,3 +282,74 @@ def test_the_import_command(db: str, tmp_path: Path) -> None:
     wrong = run(["fhir", "import", str(good), "--source", "no spaces"], env=env)
     assert wrong.returncode == 2
     assert "--source" in wrong.stderr
+
+
+def _poll(client: TestClient, headers: dict[str, str], location: str) -> dict[str, Any]:
+    path = location.removeprefix("http://127.0.0.1:8000")
+    for _ in range(200):
+        answer = client.get(path, headers=headers)
+        if answer.status_code == 200:
+            manifest: dict[str, Any] = answer.json()
+            return manifest
+        assert answer.status_code == 202, answer.text
+        assert answer.headers["x-progress"]
+        time.sleep(0.05)
+    raise AssertionError("the export did not finish")
+
+
+def test_bulk_export_of_what_was_imported(
+    factory: sessionmaker[Session], client: TestClient
+) -> None:
+    if "Immunization" not in stored(factory)[0]:  # this database's first test may not have run
+        imports.import_files(factory, ACTOR, list(imports.files_in([SYNTHEA])), namespace="synthea")
+    user = make_user(factory)
+    headers = {"Authorization": f"Bearer {make_token(factory, user.username)}"}
+    refused = client.get("/fhir/R4/$export", headers=headers)
+    assert refused.status_code == 400
+    assert "respond-async" in refused.json()["issue"][0]["diagnostics"]
+    asking = {**headers, "Prefer": "respond-async", "Accept": "application/fhir+json"}
+    kicked = client.get("/fhir/R4/$export?_type=Patient,Observation,Immunization", headers=asking)
+    assert kicked.status_code == 202, kicked.text
+    manifest = _poll(client, headers, kicked.headers["content-location"])
+    assert manifest["requiresAccessToken"] is True
+    counts, _versions = stored(factory)
+    by_type: dict[str, int] = defaultdict(int)
+    first_patient: dict[str, Any] | None = None
+    for item in manifest["output"]:
+        answer = client.get(item["url"].removeprefix("http://127.0.0.1:8000"), headers=headers)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("application/fhir+ndjson")
+        lines = [json.loads(line) for line in answer.text.splitlines()]
+        assert len(lines) == item["count"]
+        assert {r["resourceType"] for r in lines} == {item["type"]}
+        by_type[item["type"]] += len(lines)
+        if item["type"] == "Patient":
+            first_patient = lines[0]
+    assert dict(by_type) == {k: counts[k] for k in ("Patient", "Observation", "Immunization")}
+
+    # The files show the export's moment: a patient changed afterwards is exported as before.
+    assert first_patient is not None
+    changed = {**first_patient, "name": [{"family": "Changed", "given": ["After"]}]}
+    changed.pop("meta")
+    put = client.put(
+        f"/fhir/R4/Patient/{first_patient['id']}",
+        json=changed,
+        headers={**headers, "Content-Type": "application/fhir+json"},
+    )
+    assert put.status_code == 200, put.text
+    patients_file = next(i for i in manifest["output"] if i["type"] == "Patient")
+    again = client.get(patients_file["url"].removeprefix("http://127.0.0.1:8000"), headers=headers)
+    exported = {json.loads(line)["id"]: json.loads(line) for line in again.text.splitlines()}
+    assert exported[first_patient["id"]]["name"] == first_patient["name"]
+
+    # Since a moment after everything: nothing. Another user cannot see it. Cancelling ends it.
+    later = client.get("/fhir/R4/Patient/$export?_since=2999-01-01", headers=asking)
+    assert _poll(client, headers, later.headers["content-location"])["output"] == []
+    status = kicked.headers["content-location"].removeprefix("http://127.0.0.1:8000")
+    stranger = make_user(factory)
+    other = {"Authorization": f"Bearer {make_token(factory, stranger.username)}"}
+    assert client.get(status, headers=other).status_code == 404
+    assert client.delete(status, headers=headers).status_code == 202
+    assert client.get(status, headers=headers).status_code == 404
+    wrong = client.get("/fhir/R4/$export?_typeFilter=Observation%3Fstatus%3Dfinal", headers=asking)
+    assert wrong.status_code == 400

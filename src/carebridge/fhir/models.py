@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from carebridge.db.base import Base, BigIntPk
+from carebridge.db.base import Base, BigIntPk, UuidPk
 
 
 class FhirResource(Base):
@@ -120,3 +121,27 @@ class FhirReference(Base):
     param: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[str] = mapped_column(String(64))
+
+
+class FhirExport(UuidPk, Base):
+    """A Bulk Data export (``$export``): what was asked, as of when, and what it holds.
+
+    The files are not copies: each one is read, when downloaded, from the resources as they
+    were at ``transaction_time`` (the current row, or the version kept in
+    ``fhir_resource_versions`` for one changed since), so an export costs no storage and
+    still shows one moment. ``manifest`` lists the files (type, part, key range, count).
+    """
+
+    __tablename__ = "fhir_exports"
+
+    level: Mapped[str] = mapped_column(String(8))  # system | patient
+    types: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every type
+    since: Mapped[dt.datetime | None]
+    transaction_time: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16))  # accepted | complete | error | cancelled
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    request_url: Mapped[str] = mapped_column(Text)
+    manifest: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    completed_at: Mapped[dt.datetime | None]
