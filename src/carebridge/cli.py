@@ -653,16 +653,37 @@ def _set_active(username: str, active: bool) -> None:
 def token_create(
     username: str,
     name: Annotated[str, typer.Option(help="What the token is for")] = "api",
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            help="SMART scopes narrowing it through FHIR, space-separated "
+            "(patient/*.read, user/Observation.rs, system/*.read)"
+        ),
+    ] = None,
+    patient: Annotated[
+        str | None, typer.Option(help="The patient (chart id) its patient/ scopes are about")
+    ] = None,
 ) -> None:
     """Create an API token for a user and print it once (only its hash is stored)."""
+    import uuid
+
     from carebridge.security import service
     from carebridge.security.audit import Actor
 
+    try:
+        patient_id = uuid.UUID(patient) if patient else None
+    except ValueError as exc:
+        raise typer.BadParameter("a chart id (UUID)", param_hint="--patient") from exc
     settings = _settings()
     _ready(settings)
     with _work(settings) as db:
         secret, token = service.create_token(
-            db, Actor.system("cli"), service.find_user(db, username), name
+            db,
+            Actor.system("cli"),
+            service.find_user(db, username),
+            name,
+            scopes=scope,
+            patient_id=patient_id,
         )
     typer.echo(secret)
     typer.echo(

@@ -21,6 +21,7 @@ from carebridge.fhir.capability import fhir_base
 from carebridge.fhir.errors import FhirError
 from carebridge.fhir.models import FhirExport
 from carebridge.fhir.registry import definition_of
+from carebridge.fhir.scopes import grant_of, may_read
 from carebridge.fhir.search import date_range
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.deps import Db, Require, settings_of
@@ -34,9 +35,9 @@ _FORMATS = frozenset((NDJSON, "application/ndjson", "ndjson"))
 _PARAMS = frozenset(("_outputFormat", "_type", "_since", "_format"))
 
 
-def _readable(actor: Actor, kind: str) -> bool:
+def _readable(request: Request, actor: Actor, kind: str) -> bool:
     found = definition_of(kind)
-    return found is not None and allows(actor.role, found.read)
+    return may_read(request, found is not None and allows(actor.role, found.read), kind)
 
 
 def _kick_off(request: Request, db: Db, actor: Actor, level: str) -> Response:
@@ -44,6 +45,9 @@ def _kick_off(request: Request, db: Db, actor: Actor, level: str) -> Response:
         raise FhirError(
             400, "invalid", "$export runs asynchronously: send the header Prefer: respond-async"
         )
+    grant = grant_of(request)
+    if grant is not None and not any(s.context in ("user", "system") for s in grant.scopes):
+        raise FhirError(403, "forbidden", "A bulk export needs system/ or user/ read scopes")
     pairs = dict(request.query_params.multi_items())
     unknown = sorted(set(pairs) - _PARAMS)
     if unknown:
@@ -76,7 +80,7 @@ def _kick_off(request: Request, db: Db, actor: Actor, level: str) -> Response:
     )
     db.commit()  # the thread must see it
     export.plan_in_background(
-        request.app.state.sessionmaker, started.id, lambda kind: _readable(actor, kind)
+        request.app.state.sessionmaker, started.id, lambda kind: _readable(request, actor, kind)
     )
     location = f"{fhir_base(settings_of(request))}/$export-status/{started.id}"
     return Response(status_code=202, headers={"Content-Location": location})

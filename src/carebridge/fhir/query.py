@@ -286,14 +286,20 @@ def _cursor(search: Search) -> tuple[str, int] | None:
     return kind, int(number)
 
 
-def _where(kind: str, search: Search, params: Params) -> list[ColumnElement[bool]]:
-    """The resources of ``kind`` the clauses of ``search`` find (not deleted)."""
+def _where(
+    kind: str, search: Search, params: Params, within: uuid.UUID | None
+) -> list[ColumnElement[bool]]:
+    """The resources of ``kind`` the clauses of ``search`` find (not deleted); ``within``:
+    only those of that patient (a token limited to one patient's records)."""
     row = FhirResource
-    return [
+    found = [
         row.resource_type == kind,
         row.deleted.is_(False),
         *(_condition(row, kind, c, params) for c in search.clauses),
     ]
+    if within is not None:
+        found.append(row.patient_id == within)
+    return found
 
 
 _COLUMNS = (
@@ -324,8 +330,11 @@ def _stored(rows: Any) -> list[store.Stored]:
     ]
 
 
-def count(db: Session, kind: str, search: Search, params: Params) -> int:
-    query = select(func.count()).select_from(FhirResource).where(*_where(kind, search, params))
+def count(
+    db: Session, kind: str, search: Search, params: Params, within: uuid.UUID | None = None
+) -> int:
+    where = _where(kind, search, params, within)
+    query = select(func.count()).select_from(FhirResource).where(*where)
     return int(db.connection().execute(query).scalar_one())
 
 
@@ -335,11 +344,13 @@ def run(
     search: Search,
     params: Params,
     readable: Callable[[str], bool],
+    within: uuid.UUID | None = None,
 ) -> Page:
-    """One page of matches, what its includes bring (of the types ``readable`` allows) and
-    the total when it is asked for or known without counting."""
+    """One page of matches, what its includes bring (of the types ``readable`` allows, and
+    of the patient ``within`` when given) and the total when it is asked for or known
+    without counting."""
     row = FhirResource
-    query = select(*_COLUMNS).where(*_where(kind, search, params))
+    query = select(*_COLUMNS).where(*_where(kind, search, params, within))
     cursor = _cursor(search)
     offset = 0
     if search.sort:
@@ -370,10 +381,12 @@ def run(
         )
     total = None
     if search.total in ("accurate", "estimate"):
-        total = count(db, kind, search, params)
+        total = count(db, kind, search, params, within)
     elif cursor is None and not more:
         total = len(matches)
     included = _included(db, kind, search, params, matches, readable)
+    if within is not None:
+        included = [s for s in included if s.patient_id == within]
     return Page(matches, included, total, next_cursor)
 
 

@@ -28,6 +28,7 @@ from carebridge.fhir.registry import (
     definition_of,
     received_def,
 )
+from carebridge.fhir.scopes import grant_of, may_read
 from carebridge.fhir.search import date_range, parse
 from carebridge.fhir.writes import WRITERS, record_id
 from carebridge.security.audit import Action, Actor, record
@@ -75,7 +76,11 @@ def _headers(stored: store.Stored, base: str) -> dict[str, str]:
     }
 
 
-def _audit(db: Db, actor: Actor, stored: store.Stored, reason: str) -> None:
+def _disclose(request: Request, db: Db, actor: Actor, stored: store.Stored, reason: str) -> None:
+    """Every resource that leaves: within the token's scopes, and audited with its patient."""
+    grant = grant_of(request)
+    if grant is not None:
+        grant.check(stored.resource_type, "read", stored.patient_id)
     record(
         db,
         actor,
@@ -181,17 +186,23 @@ def _check_type(definition: ResourceDef, resource: dict[str, Any]) -> None:
         )
 
 
-def _stored_now(db: Db, kind: str, record: str) -> store.Stored:
+def _stored_now(request: Request, db: Db, kind: str, record: str) -> store.Stored:
+    """The resource a write made, rendered now; refused (and so rolled back) when the
+    token's scopes do not reach it."""
     projection.render_pending(db)
     found = store.read(db, kind, record)
     if found is None:  # the record's rendering is written in this transaction
         raise RuntimeError(f"{kind}/{record} was written but not rendered")
+    grant = grant_of(request)
+    if grant is not None:
+        grant.check(kind, "write", found.patient_id)
     return found
 
 
-def _readable(actor: Actor, resource_type: str) -> bool:
+def _readable(request: Request, actor: Actor, resource_type: str) -> bool:
     found = definition_of(resource_type)
-    return found is not None and allows(actor.role, found.read)
+    role_allows = found is not None and allows(actor.role, found.read)
+    return may_read(request, role_allows, resource_type)
 
 
 def _search(
@@ -205,13 +216,15 @@ def _search(
     search = parse(kind, pairs, query.definitions(definition.params), strict=_strict(request))
     _json_only(dict(pairs).get("_format"))
     base = fhir_base(settings_of(request))
+    grant = grant_of(request)
+    within = grant.only_patient(kind, "read") if grant is not None else None
     if search.summary == "count":
-        total = query.count(db, kind, search, PARAMS)
+        total = query.count(db, kind, search, PARAMS, within)
         record(db, actor, Action.READ, entity_type=kind, reason=f"FHIR search {kind} (count)")
         return _fhir_json(bundles.count_only(base, kind, search, total))
-    page = query.run(db, kind, search, PARAMS, lambda t: _readable(actor, t))
+    page = query.run(db, kind, search, PARAMS, lambda t: _readable(request, actor, t), within)
     for stored in [*page.matches, *page.included]:
-        _audit(db, actor, stored, f"FHIR search {kind}")
+        _disclose(request, db, actor, stored, f"FHIR search {kind}")
     outcome = None
     if search.ignored:
         outcome = operation_outcome(
@@ -255,7 +268,7 @@ def _read(
     stored = _current(db, definition, resource_id)
     if stored.deleted:
         raise FhirError(410, "deleted", f"{kind}/{resource_id} was deleted")
-    _audit(db, actor, stored, f"FHIR read {kind}/{resource_id}")
+    _disclose(request, db, actor, stored, f"FHIR read {kind}/{resource_id}")
     headers = _headers(stored, fhir_base(settings_of(request)))
     if _matches(request.headers.get("if-none-match"), stored):
         return Response(status_code=304, headers=headers)
@@ -279,7 +292,7 @@ def _vread(
         raise FhirError(
             410, "deleted", f"Version {version_id} of {kind}/{resource_id} is a deletion"
         )
-    _audit(db, actor, found, f"FHIR vread {kind}/{resource_id}/_history/{version_id}")
+    _disclose(request, db, actor, found, f"FHIR vread {kind}/{resource_id}/_history/{version_id}")
     return _fhir_json(found.content, _headers(found, fhir_base(settings_of(request))))
 
 
@@ -290,7 +303,7 @@ def _history(
     versions = store.history(db, kind, resource_id)
     if not versions:
         raise FhirError(404, "not-found", f"No {kind} with id {resource_id}")
-    _audit(db, actor, versions[0], f"FHIR history {kind}/{resource_id}")
+    _disclose(request, db, actor, versions[0], f"FHIR history {kind}/{resource_id}")
     base = fhir_base(settings_of(request))
     bundle = {
         "resourceType": "Bundle",
@@ -455,10 +468,10 @@ def _add_write_routes(definition: ResourceDef) -> None:
                     412, "duplicate", f"If-None-Exist: {condition} matches more than one {kind}"
                 )
             if page.matches:
-                _audit(db, actor, page.matches[0], f"FHIR conditional create {kind}")
+                _disclose(request, db, actor, page.matches[0], f"FHIR conditional create {kind}")
                 return _written(request, page.matches[0], 200, [])
         record_uuid, warnings = writer.create(db, actor, resource)
-        return _written(request, _stored_now(db, kind, str(record_uuid)), 201, warnings)
+        return _written(request, _stored_now(request, db, kind, str(record_uuid)), 201, warnings)
 
     def update(
         request: Request,
@@ -486,7 +499,7 @@ def _add_write_routes(definition: ResourceDef) -> None:
                 "read it again and apply the change to the current version",
             )
         warnings = writer.update(db, actor, record_id(kind, resource_id), resource)
-        return _written(request, _stored_now(db, kind, resource_id), 200, warnings)
+        return _written(request, _stored_now(request, db, kind, resource_id), 200, warnings)
 
     create.__doc__ = f"Create a {kind} (If-None-Exist for a conditional create)."
     update.__doc__ = f"Replace a {kind} (If-Match with its version to guard against lost updates)."
@@ -509,8 +522,13 @@ def patient_everything(
     stored = _current(db, REGISTRY["Patient"], resource_id)
     if stored.deleted or stored.patient_id is None:
         raise FhirError(410, "deleted", f"Patient/{resource_id} was deleted")
+    grant = grant_of(request)
+    if grant is not None:
+        grant.check("Patient", "read", stored.patient_id)
     wanted = _everything_query(stored.patient_id, pairs)
-    page = query.everything(db, wanted, lambda t: _readable(actor, t))
+    page = query.everything(db, wanted, lambda t: _readable(request, actor, t))
+    if grant is not None and grant.only_patient("Patient", "read") is not None:
+        page = replace(page, included=[])  # outside the one patient's records
     record(
         db,
         actor,

@@ -8,6 +8,7 @@ route with every role.
 from __future__ import annotations
 
 import hmac
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from hashlib import sha256
@@ -100,6 +101,9 @@ class Identity:
     actor: Actor
     stage: str = "active"
     session: UserSession | None = None
+    # The SMART scopes and patient of the API token used, if it has scopes.
+    token_scopes: str | None = None
+    token_patient: uuid.UUID | None = None
 
 
 def identify(request: Request, db: Session) -> Identity | None:
@@ -138,7 +142,7 @@ def _identify_bearer(request: Request, db: Session) -> Identity | None:
     actor = _actor(
         request, user_id=user.id, username=user.username, role=user.role, must_change=False
     )
-    return Identity(actor=actor)
+    return Identity(actor=actor, token_scopes=token.scopes, token_patient=token.patient_id)
 
 
 def _identify_cookie(request: Request, db: Session) -> Identity | None:

@@ -61,6 +61,10 @@ class ApiToken(UuidPk, Base):
     created_by: Mapped[uuid.UUID | None]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # SMART scopes narrowing the token through FHIR (None: all its user may do), and the one
+    # patient its patient/ scopes are about.
+    scopes: Mapped[str | None] = mapped_column(Text)
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id"))
 
     user: Mapped[User] = relationship(lazy="joined")
 

@@ -51,6 +51,8 @@ class TokenRead(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scopes: str | None = None
+    patient_id: uuid.UUID | None = None
 
 
 class AuditEventRead(BaseModel):

@@ -349,10 +349,34 @@ def confirm_totp_enrollment(db: Session, actor: Actor, user: User, code: str) ->
 # --- API tokens ------------------------------------------------------------------------
 
 
-def create_token(db: Session, actor: Actor, user: User, name: str) -> tuple[str, TokenRead]:
-    """Create a bearer token; the plaintext is returned once and never stored."""
+def create_token(
+    db: Session,
+    actor: Actor,
+    user: User,
+    name: str,
+    *,
+    scopes: str | None = None,
+    patient_id: uuid.UUID | None = None,
+) -> tuple[str, TokenRead]:
+    """Create a bearer token; the plaintext is returned once and never stored. ``scopes``
+    (SMART, space-separated) narrow what it may do through FHIR; ``patient_id`` is the
+    patient its ``patient/`` scopes are about."""
+    from carebridge.fhir import scopes as smart
+    from carebridge.patients.models import Patient
+
     if not user.is_active:
         raise ValidationFailed(f"User {user.username!r} is disabled")
+    try:
+        parsed = smart.parse(scopes) if scopes is not None else ()
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), fields={"scopes": str(exc)}) from exc
+    if scopes is not None and not parsed:
+        raise ValidationFailed("Give at least one resource scope", fields={"scopes": "empty"})
+    patient_scoped = any(s.context == "patient" for s in parsed)
+    if patient_scoped and patient_id is None:
+        raise ValidationFailed("patient/ scopes need the patient the token is for")
+    if patient_id is not None and db.get(Patient, patient_id) is None:
+        raise ValidationFailed(f"No patient {patient_id}")
     secret = TOKEN_PREFIX + new_secret()
     token = ApiToken(
         user_id=user.id,
@@ -360,6 +384,8 @@ def create_token(db: Session, actor: Actor, user: User, name: str) -> tuple[str,
         prefix=secret[:12],
         token_hash=digest(secret),
         created_by=actor.user_id,
+        scopes=" ".join(scopes.split()) if scopes is not None else None,
+        patient_id=patient_id,
     )
     db.add(token)
     db.flush()
@@ -412,6 +438,8 @@ def _token_read(token: ApiToken) -> TokenRead:
         created_at=token.created_at,
         last_used_at=token.last_used_at,
         revoked_at=token.revoked_at,
+        scopes=token.scopes,
+        patient_id=token.patient_id,
     )
 
 
