@@ -172,7 +172,9 @@ def build_site(
         )
         if len(visits) != wanted:
             raise BenchmarkError(f"only {len(visits)} of {wanted} visits fit the clinic")
-        clinics.insert_visits(db, ACTOR, seeded, visits, patients.patient_ids, history=False)
+        clinics.insert_visits(
+            db, ACTOR, seeded, visits, patients.patient_ids, history=False, render=False
+        )
         security.create_user(
             db,
             ACTOR,

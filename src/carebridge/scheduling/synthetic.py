@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from carebridge.db.base import Base
 from carebridge.db.history import RecordVersion
+from carebridge.fhir import projection
 from carebridge.lib.checksums import luhn_digit
 from carebridge.lib.ids import new_secret
 from carebridge.patients.models import Telecom
@@ -1108,6 +1109,7 @@ def insert_visits(
     patient_ids: Sequence[uuid.UUID],
     *,
     history: bool = True,
+    render: bool = True,
     batch_size: int = 2000,
 ) -> list[uuid.UUID]:
     """Insert planned visits (``patient`` indexes ``patient_ids``) with one executemany per
@@ -1116,7 +1118,8 @@ def insert_visits(
     Every column is set, the tracked ones from the plan (booked / last changed). No
     reminders are planned: bulk visits would queue thousands of messages. With ``history``
     each row also gets its 'create' snapshot in ``record_versions``, as the ORM would write;
-    each batch leaves one audit row.
+    each batch leaves one audit row. With ``render`` each visit's FHIR Appointment is
+    written too (a benchmark's bare load leaves them out).
     """
     conn = db.connection()
     phones = _phones(db, (patient_ids[v.patient] for v in visits if v.modality == "phone"))
@@ -1159,6 +1162,8 @@ def insert_visits(
                 }
             )
         conn.execute(insert(APPOINTMENTS), rows)
+        if render:
+            projection.render_new(db, "Appointment", [row["id"] for row in rows])
         if history:
             conn.execute(
                 insert(VERSIONS),

@@ -1,0 +1,226 @@
+"""Practitioner, Location, Schedule and Appointment from the scheduling records (FHIR R4,
+US Core 3.1.1 to 6.1 where US Core profiles the type).
+
+Rendering only: these types are read-only. References to other records carry no display, so
+a practitioner renamed does not leave stale names in every appointment. Left out, and why:
+a practitioner's ``specialties`` (R4 puts specialty on PractitionerRole, which is not served),
+``user_id`` and ``calendar_token`` (sign-in and a secret feed link); a location's ``timezone``
+(R4 Location has no element for it; instants carry their offset) and its rooms (not served);
+an appointment's room, series, ``rescheduled_from_id`` (R4 Appointment has no element for a
+replaced booking), its telehealth and patient tokens (secrets: the join link is built from
+one), ``phone_number`` and the check-in times (no R4 Appointment element).
+
+US Core 6.1 profiles neither Appointment nor Schedule, so they claim no profile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from carebridge.fhir.mappers.patients import _coding, _prune
+from carebridge.patients.codes import LANGUAGES
+from carebridge.scheduling.codes import CANCEL_REASONS, SPECIALTIES
+from carebridge.scheduling.models import (
+    Appointment,
+    AppointmentType,
+    AvailabilityRule,
+    Location,
+    Practitioner,
+)
+
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
+PRACTITIONER_PROFILE = US_CORE + "us-core-practitioner"
+LOCATION_PROFILE = US_CORE + "us-core-location"
+
+NPI = "http://hl7.org/fhir/sid/us-npi"
+# US Core needs an identifier on every Practitioner: one without an NPI gets its record id.
+PRACTITIONER_ID_SYSTEM = "urn:carebridge:practitioner"
+APPOINTMENT_TYPE_SYSTEM = "urn:carebridge:appointment-type"
+# Our specialties are a readable grouping of NUCC's, not NUCC taxonomy codes.
+SPECIALTY_SYSTEM = "urn:carebridge:specialty"
+CPT = "http://www.ama-assn.org/go/cpt"
+SNOMED = "http://snomed.info/sct"
+BCP47 = "urn:ietf:bcp:47"
+CANCEL_REASON_SYSTEM = "http://terminology.hl7.org/CodeSystem/appointment-cancellation-reason"
+APPOINTMENT_KIND = "http://terminology.hl7.org/CodeSystem/v2-0276"
+PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+
+# R4 has no element saying a visit is virtual (R5's virtualService); like the US Core
+# telehealth Appointment example, the serviceType says it with SNOMED CT.
+MODALITY_SERVICES: dict[str, tuple[str, str]] = {
+    "video": ("448337001", "Telemedicine consultation with patient"),
+    "phone": ("185317003", "Telephone encounter"),
+}
+_TITLES = frozenset({"dr", "prof", "mr", "mrs", "ms", "mx"})
+
+
+def _instant(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _human_name(text: str) -> dict[str, Any]:
+    """A name kept as one string ("Dr Ada Moss, MD") as a HumanName: the text as written,
+    the last word as family (US Core 3.1.1 requires one), leading titles as prefix and what
+    follows a comma as suffix."""
+    main, _, after = text.partition(",")
+    words = main.split()
+    prefix = []
+    while len(words) > 1 and words[0].lower().rstrip(".") in _TITLES:
+        prefix.append(words.pop(0))
+    return {
+        "use": "official",
+        "text": text,
+        "family": words[-1] if words else None,
+        "given": words[:-1],
+        "prefix": prefix,
+        "suffix": [part.strip() for part in after.split(",")],
+    }
+
+
+def practitioner_to_fhir(person: Practitioner) -> dict[str, Any]:
+    """A Practitioner row as a US Core Practitioner, its NPI as identifier."""
+    identifier = (
+        {"use": "official", "system": NPI, "value": person.npi}
+        if person.npi
+        else {"use": "secondary", "system": PRACTITIONER_ID_SYSTEM, "value": str(person.id)}
+    )
+    resource = {
+        "resourceType": "Practitioner",
+        "id": str(person.id),
+        "meta": {"profile": [PRACTITIONER_PROFILE]},
+        "identifier": [identifier],
+        "active": person.active,
+        "name": [_human_name(person.name)],
+        "telecom": [{"system": "phone", "value": person.phone, "use": "work"}]
+        if person.phone
+        else None,
+        "communication": [
+            {"coding": [_coding(BCP47, code, LANGUAGES.get(code))], "text": LANGUAGES.get(code)}
+            for code in person.languages
+        ],
+    }
+    return cast(dict[str, Any], _prune(resource))
+
+
+def location_to_fhir(place: Location) -> dict[str, Any]:
+    """A Location row as a US Core Location. Its address is kept as one line of text."""
+    resource = {
+        "resourceType": "Location",
+        "id": str(place.id),
+        "meta": {"profile": [LOCATION_PROFILE]},
+        "status": "active" if place.active else "inactive",
+        "name": place.name,
+        "mode": "instance",
+        "telecom": [{"system": "phone", "value": place.phone, "use": "work"}]
+        if place.phone
+        else None,
+        "address": {"use": "work", "text": place.address} if place.address else None,
+    }
+    return cast(dict[str, Any], _prune(resource))
+
+
+def _modality_service(modality: str) -> dict[str, Any] | None:
+    found = MODALITY_SERVICES.get(modality)
+    if found is None:
+        return None
+    return {"coding": [_coding(SNOMED, *found)], "text": found[1]}
+
+
+def schedule_to_fhir(rule: AvailabilityRule) -> dict[str, Any]:
+    """An availability rule as a Schedule: the practitioner's bookable hours at one location
+    over the rule's validity. Slots are computed from these rules, so a Slot would belong to
+    this Schedule. The recurrence (an RRULE over the location's local times) is in the comment:
+    R4 Schedule has no element for it."""
+    hours = f"{rule.start_time:%H:%M}-{rule.end_time:%H:%M} local time, {rule.rrule}"
+    if rule.exdates:
+        hours += "; except " + ", ".join(rule.exdates)
+    resource = {
+        "resourceType": "Schedule",
+        "id": str(rule.id),
+        "active": rule.active,
+        # empty modalities: bookable for every kind of visit, in person included
+        "serviceType": [_modality_service(m) for m in rule.modalities],
+        "actor": [
+            {"reference": f"Practitioner/{rule.practitioner_id}"},
+            {"reference": f"Location/{rule.location_id}"},
+        ],
+        "planningHorizon": {
+            "start": rule.valid_from.isoformat(),
+            "end": rule.valid_until.isoformat() if rule.valid_until else None,
+        },
+        "comment": hours,
+    }
+    return cast(dict[str, Any], _prune(resource))
+
+
+def _service_type(kind: AppointmentType) -> dict[str, Any]:
+    """The visit type: our code, and the CPT/HCPCS code it is billed with when it has one."""
+    return {
+        "coding": [
+            _coding(APPOINTMENT_TYPE_SYSTEM, kind.code, kind.name),
+            _coding(CPT, kind.service_code) if kind.service_code else None,
+        ],
+        "text": kind.name,
+    }
+
+
+def _participant(reference: str, status: str, performer: bool = False) -> dict[str, Any]:
+    return {
+        "type": [{"coding": [_coding(PARTICIPATION_TYPE, "PPRF", "primary performer")]}]
+        if performer
+        else None,
+        "actor": {"reference": reference},
+        "required": "required",
+        "status": status,
+    }
+
+
+def appointment_to_fhir(row: Appointment, kind: AppointmentType) -> dict[str, Any]:
+    """An Appointment row (with its visit type) as an R4 Appointment: the patient,
+    practitioner and location as participants, the visit type (and a video or phone visit)
+    as serviceType, a cancellation's reason and note as ``cancelationReason``."""
+    answered = "needs-action" if row.status in ("proposed", "pending") else "accepted"
+    cancelled = row.status == "cancelled" and row.cancel_reason
+    reason = CANCEL_REASONS.get(row.cancel_reason or "")
+    minutes = int((row.ends_at - row.starts_at).total_seconds() // 60)
+    resource = {
+        "resourceType": "Appointment",
+        "id": str(row.id),
+        "status": row.status,  # our statuses are R4 AppointmentStatus codes
+        "cancelationReason": {
+            "coding": [_coding(CANCEL_REASON_SYSTEM, row.cancel_reason or "", reason)],
+            "text": row.cancel_note or reason,
+        }
+        if cancelled
+        else None,
+        "serviceType": [_service_type(kind), _modality_service(row.modality)],
+        "specialty": [
+            {
+                "coding": [_coding(SPECIALTY_SYSTEM, code, SPECIALTIES.get(code))],
+                "text": SPECIALTIES.get(code),
+            }
+            for code in kind.specialties
+        ],
+        "appointmentType": {
+            "coding": [
+                _coding(
+                    APPOINTMENT_KIND, "FOLLOWUP", "A follow up visit from a previous appointment"
+                )
+            ],
+        }
+        if kind.visit_kind == "follow-up"
+        else None,
+        "description": kind.name,
+        "start": _instant(row.starts_at),
+        "end": _instant(row.ends_at),
+        "minutesDuration": minutes if minutes > 0 else None,
+        "created": _instant(row.created_at),
+        "comment": row.note,
+        "participant": [
+            _participant(f"Patient/{row.patient_id}", answered),
+            _participant(f"Practitioner/{row.practitioner_id}", answered, performer=True),
+            _participant(f"Location/{row.location_id}", answered),
+        ],
+    }
+    return cast(dict[str, Any], _prune(resource))
