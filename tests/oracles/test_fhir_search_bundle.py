@@ -35,6 +35,8 @@ def test_searchset_bundles_parse_strictly(
         assert answer.status_code == 200, answer.text
         bundles.append(answer.json())
     assert len(bundles[0]["entry"]) == 2  # one match, its related person
+    bundles.append(client.get("/fhir/R4/metadata").json())
+    queries.append("metadata")
     verdicts = support.fhir_strict_errors_batch(bundles)
     refused = {q: errors for q, errors in zip(queries, verdicts, strict=True) if errors}
     assert not refused, json.dumps(refused, indent=1)

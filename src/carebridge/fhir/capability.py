@@ -5,17 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from carebridge import __version__
-from carebridge.fhir.registry import REGISTRY
+from carebridge.fhir.received import RESOURCE_TYPES
+from carebridge.fhir.registry import REGISTRY, received_def
 from carebridge.settings import Settings
 
 FHIR_VERSION = "4.0.1"
 # The date this statement's content last changed in a release (FHIR wants a dateTime).
-PUBLISHED = "2026-11-26"
+PUBLISHED = "2026-11-27"
+EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+SYSTEM_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
+PATIENT_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
 
 
 def capability_statement(settings: Settings) -> dict[str, Any]:
     resources = []
-    for definition in REGISTRY.values():
+    received = (received_def(kind) for kind in sorted(RESOURCE_TYPES) if kind not in REGISTRY)
+    definitions = [*REGISTRY.values(), *(d for d in received if d is not None)]
+    for definition in sorted(definitions, key=lambda d: d.type):
         entry: dict[str, Any] = {
             "type": definition.type,
             "interaction": [{"code": code} for code in definition.interactions],
@@ -35,6 +41,11 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
         entry["searchParam"] = [
             {"name": name, "type": param.type} for name, param in definition.params.items()
         ] + [{"name": "_id", "type": "token"}, {"name": "_lastUpdated", "type": "date"}]
+        if definition.type == "Patient":
+            entry["operation"] = [
+                {"name": "everything", "definition": EVERYTHING},
+                {"name": "export", "definition": PATIENT_EXPORT},
+            ]
         resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",
@@ -53,10 +64,12 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
             {
                 "mode": "server",
                 "security": {
-                    "description": "Bearer API tokens (Authorization: Bearer <token>); every "
-                    "access is audited"
+                    "description": "Bearer API tokens (Authorization: Bearer <token>), "
+                    "optionally narrowed by SMART scopes (patient/, user/, system/; v1 and v2 "
+                    "syntax); every access is audited"
                 },
                 "resource": resources,
+                "operation": [{"name": "export", "definition": SYSTEM_EXPORT}],
             }
         ],
     }
