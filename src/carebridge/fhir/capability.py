@@ -69,6 +69,7 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
                     "syntax); every access is audited"
                 },
                 "resource": resources,
+                "interaction": [{"code": "transaction"}, {"code": "batch"}],
                 "operation": [{"name": "export", "definition": SYSTEM_EXPORT}],
             }
         ],

@@ -35,11 +35,14 @@ class ResourceDef:
     profile: str | None = None
     params: Mapping[str, SearchParam] = field(default_factory=dict)
     summary: tuple[str, ...] = ()
+    received: bool = False  # kept as received: deleted through FHIR, not on a screen
 
     @property
     def interactions(self) -> tuple[str, ...]:
         reads = ("read", "vread", "history-instance", "search-type")
-        return reads if self.write is None else (*reads, "create", "update")
+        if self.write is None:
+            return reads
+        return (*reads, "create", "update", *(("delete",) if self.received else ()))
 
 
 @dataclass(frozen=True)

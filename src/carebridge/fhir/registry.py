@@ -45,7 +45,11 @@ def received_def(resource_type: str) -> ResourceDef | None:
     if resource_type in REGISTRY or resource_type not in RESOURCE_TYPES:
         return None
     return ResourceDef(
-        resource_type, Permission.HISTORY_READ, params=received_params(resource_type)
+        resource_type,
+        Permission.HISTORY_READ,
+        Permission.HISTORY_WRITE,
+        params=received_params(resource_type),
+        received=True,
     )
 
 

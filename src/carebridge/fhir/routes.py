@@ -17,7 +17,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from carebridge.fhir import bundles, projection, query, store
+from carebridge.fhir import bundles, query, store, transactions
 from carebridge.fhir.capability import capability_statement, fhir_base
 from carebridge.fhir.errors import FhirError
 from carebridge.fhir.mapping import ResourceDef
@@ -30,7 +30,6 @@ from carebridge.fhir.registry import (
 )
 from carebridge.fhir.scopes import grant_of, may_read
 from carebridge.fhir.search import date_range, parse
-from carebridge.fhir.writes import WRITERS, record_id
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.deps import Db, Require, public, settings_of
 from carebridge.security.roles import Permission, allows
@@ -148,16 +147,6 @@ async def _resource(request: Request) -> dict[str, Any]:
 BODY = Depends(_resource)
 
 
-def _version_wanted(if_match: str | None) -> int | None:
-    """The version an ``If-Match`` names (``W/"3"``; a bare ``3`` too)."""
-    if not if_match:
-        return None
-    text = if_match.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise FhirError(400, "invalid", f'If-Match must name a version, as W/"3": {if_match}')
-    return int(text)
-
-
 def _written(request: Request, stored: store.Stored, status: int, warnings: list[str]) -> Response:
     """The answer to a create or update, as ``Prefer: return=`` asks: the resource
     (default), nothing, or an OperationOutcome with what could not be kept."""
@@ -184,19 +173,6 @@ def _check_type(definition: ResourceDef, resource: dict[str, Any]) -> None:
             f"{definition.type}",
             expression=["resourceType"],
         )
-
-
-def _stored_now(request: Request, db: Db, kind: str, record: str) -> store.Stored:
-    """The resource a write made, rendered now; refused (and so rolled back) when the
-    token's scopes do not reach it."""
-    projection.render_pending(db)
-    found = store.read(db, kind, record)
-    if found is None:  # the record's rendering is written in this transaction
-        raise RuntimeError(f"{kind}/{record} was written but not rendered")
-    grant = grant_of(request)
-    if grant is not None:
-        grant.check(kind, "write", found.patient_id)
-    return found
 
 
 def _readable(request: Request, actor: Actor, resource_type: str) -> bool:
@@ -448,30 +424,41 @@ def search_received_post(
     return _search(request, db, actor, _received(resource_type), pairs)
 
 
+def _context(request: Request, db: Db, actor: Actor) -> transactions.Context:
+    return transactions.Context(db, actor, grant_of(request))
+
+
+def _create(request: Request, db: Db, actor: Actor, resource: dict[str, Any]) -> Response:
+    condition = request.headers.get("if-none-exist")
+    done = transactions.create(_context(request, db, actor), resource, condition)
+    assert done.stored is not None
+    if done.status.startswith("200"):  # a conditional create that found its match
+        _disclose(
+            request, db, actor, done.stored, f"FHIR conditional create {done.stored.resource_type}"
+        )
+        return _written(request, done.stored, 200, [])
+    return _written(request, done.stored, 201, list(done.warnings))
+
+
+def _update(
+    request: Request, db: Db, actor: Actor, kind: str, resource_id: str, resource: dict[str, Any]
+) -> Response:
+    wanted = transactions.version_of(request.headers.get("if-match"))
+    done = transactions.update(_context(request, db, actor), kind, resource_id, resource, wanted)
+    assert done.stored is not None
+    return _written(request, done.stored, int(done.status[:3]), list(done.warnings))
+
+
 def _add_write_routes(definition: ResourceDef) -> None:
     assert definition.write is not None
     writer_of = Depends(Require(definition.write))
-    writer = WRITERS[definition.type]
     kind = definition.type
 
     def create(
         request: Request, db: Db, actor: Actor = writer_of, resource: dict[str, Any] = BODY
     ) -> Response:
         _check_type(definition, resource)
-        condition = request.headers.get("if-none-exist")
-        if condition:
-            pairs = parse_qsl(condition.removeprefix(f"{kind}?"), keep_blank_values=True)
-            wanted = parse(kind, pairs, query.definitions(definition.params), strict=True)
-            page = query.run(db, kind, replace(wanted, count=2), PARAMS, lambda _t: False)
-            if len(page.matches) > 1:
-                raise FhirError(
-                    412, "duplicate", f"If-None-Exist: {condition} matches more than one {kind}"
-                )
-            if page.matches:
-                _disclose(request, db, actor, page.matches[0], f"FHIR conditional create {kind}")
-                return _written(request, page.matches[0], 200, [])
-        record_uuid, warnings = writer.create(db, actor, resource)
-        return _written(request, _stored_now(request, db, kind, str(record_uuid)), 201, warnings)
+        return _create(request, db, actor, resource)
 
     def update(
         request: Request,
@@ -481,25 +468,7 @@ def _add_write_routes(definition: ResourceDef) -> None:
         resource: dict[str, Any] = BODY,
     ) -> Response:
         _check_type(definition, resource)
-        if resource.get("id") != resource_id:
-            raise FhirError(
-                400,
-                "invalid",
-                f"The resource's id ({resource.get('id')!r}) must be the one in the URL "
-                f"({resource_id})",
-                expression=[f"{kind}.id"],
-            )
-        current = _current(db, definition, resource_id)
-        wanted = _version_wanted(request.headers.get("if-match"))
-        if wanted is not None and wanted != current.version_id:
-            raise FhirError(
-                412,
-                "conflict",
-                f"{kind}/{resource_id} is at version {current.version_id}, not {wanted}: "
-                "read it again and apply the change to the current version",
-            )
-        warnings = writer.update(db, actor, record_id(kind, resource_id), resource)
-        return _written(request, _stored_now(request, db, kind, resource_id), 200, warnings)
+        return _update(request, db, actor, kind, resource_id, resource)
 
     create.__doc__ = f"Create a {kind} (If-None-Exist for a conditional create)."
     update.__doc__ = f"Replace a {kind} (If-Match with its version to guard against lost updates)."
@@ -585,6 +554,68 @@ def _everything_query(patient_id: uuid.UUID, pairs: dict[str, str]) -> query.Eve
 for _definition in REGISTRY.values():
     _add_type_routes(_definition)
 # After the mapped types: a path that names one of them is theirs.
+ReceivedWriter = Annotated[Actor, Depends(Require(Permission.HISTORY_WRITE))]
+# Each entry of a Bundle is checked for the permission its own write or read needs.
+BundleWriter = Annotated[Actor, Depends(Require(Permission.HISTORY_READ))]
+
+
+@router.post("", name="transaction or batch")
+def bundle(
+    request: Request,
+    db: Db,
+    actor: BundleWriter,
+    resource: dict[str, Any] = BODY,
+) -> Response:
+    """A transaction (all or nothing) or batch (each entry alone) Bundle; each entry needs
+    the permission its own write or read needs."""
+    base = fhir_base(settings_of(request))
+    answer = transactions.run_bundle(
+        _context(request, db, actor), resource, base, lambda t: _readable(request, actor, t)
+    )
+    return _fhir_json(answer)
+
+
+def create_received(
+    request: Request,
+    db: Db,
+    resource_type: str,
+    actor: ReceivedWriter,
+    resource: dict[str, Any] = BODY,
+) -> Response:
+    """Create a resource of a type kept as received (the server gives its id)."""
+    if resource.get("resourceType") != resource_type:
+        raise FhirError(400, "invalid", f"resourceType must be {resource_type} at this endpoint")
+    return _create(request, db, actor, resource)
+
+
+def update_received(
+    request: Request,
+    db: Db,
+    resource_type: str,
+    resource_id: str,
+    actor: ReceivedWriter,
+    resource: dict[str, Any] = BODY,
+) -> Response:
+    """Replace (or create with this id) a resource of a type kept as received."""
+    return _update(request, db, actor, resource_type, resource_id, resource)
+
+
+def delete_received(
+    request: Request, db: Db, resource_type: str, resource_id: str, actor: ReceivedWriter
+) -> Response:
+    """Delete a resource kept as received (its versions stay readable); Carebridge's own
+    records are ended on their screens instead (405)."""
+    transactions.delete(_context(request, db, actor), resource_type, resource_id)
+    return Response(status_code=204)
+
+
+router.add_api_route("/{resource_type}", create_received, methods=["POST"], name="create")
+router.add_api_route(
+    "/{resource_type}/{resource_id}", update_received, methods=["PUT"], name="update"
+)
+router.add_api_route(
+    "/{resource_type}/{resource_id}", delete_received, methods=["DELETE"], name="delete"
+)
 _add_read_routes(
     "/{resource_type}",
     "",
