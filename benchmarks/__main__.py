@@ -19,6 +19,10 @@ SCENARIOS: dict[str, Scenario] = {
         "benchmarks.api_overhead",
         "authenticated GET /api/v1/me through the full app vs a bare Starlette + orjson route",
     ),
+    "fhir": Scenario(
+        "benchmarks.fhir",
+        "FHIR: Synthea import vs raw insert, $export, Patient read vs bare Starlette, search growth",
+    ),
     "hl7": Scenario(
         "benchmarks.hl7",
         "MLLP listener: ADT messages/s and ACK latency, commit before ACK, vs an ACK-only server",
