@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Exists,
     Select,
     and_,
     func,
@@ -84,7 +83,18 @@ def _param(params: Params, kind: str, name: str) -> SearchParam:
 # --- clauses -------------------------------------------------------------------------------
 
 
-def _exists(table: Any, row: Any, name: str, *conditions: ColumnElement[bool]) -> Exists:
+def _exists(
+    table: Any, row: Any, name: str, *conditions: ColumnElement[bool], driver: bool = False
+) -> ColumnElement[bool]:
+    """The resource has a value of ``name`` meeting ``conditions``. The search's driving
+    clause is written ``pk IN (index rows)`` so the database starts from the few index rows
+    that match instead of testing every resource of the type; the others are correlated
+    EXISTS probes of those candidates (the cost follows the answer, not the table)."""
+    if driver:
+        among: ColumnElement[bool] = row.pk.in_(
+            select(table.resource_pk).where(table.param == name, *conditions)
+        )
+        return among
     return (
         select(literal(1))
         .where(table.resource_pk == row.pk, table.param == name, *conditions)
@@ -99,7 +109,7 @@ def _values(clause: Clause, kind: type[Any]) -> list[Any]:
     return found
 
 
-def _token(row: Any, clause: Clause) -> ColumnElement[bool]:
+def _token(row: Any, clause: Clause, driver: bool) -> ColumnElement[bool]:
     if clause.modifier == "text":
         raise _not_supported(f"{clause.name}:text is not supported: search by code instead")
     choices = []
@@ -112,11 +122,11 @@ def _token(row: Any, clause: Clause) -> ColumnElement[bool]:
         elif value.system is not None:
             parts.append(FhirToken.system == value.system)
         choices.append(and_(true(), *parts))
-    found = _exists(FhirToken, row, clause.name, or_(*choices))
+    found = _exists(FhirToken, row, clause.name, or_(*choices), driver=driver)
     return not_(found) if clause.modifier == "not" else found
 
 
-def _string(row: Any, clause: Clause) -> ColumnElement[bool]:
+def _string(row: Any, clause: Clause, driver: bool) -> ColumnElement[bool]:
     choices = []
     for value in _values(clause, StringValue):
         if clause.modifier == "exact":
@@ -128,7 +138,7 @@ def _string(row: Any, clause: Clause) -> ColumnElement[bool]:
             choices.append(FhirString.value.like(f"%{escaped}%", escape="\\"))
         else:
             choices.append(and_(FhirString.value >= folded, FhirString.value < folded + _TOP))
-    return _exists(FhirString, row, clause.name, or_(*choices))
+    return _exists(FhirString, row, clause.name, or_(*choices), driver=driver)
 
 
 def _date_matches(
@@ -164,9 +174,11 @@ def _date(row: Any, clause: Clause) -> ColumnElement[bool]:
     return and_(start.is_not(None), or_(*choices))
 
 
-def _reference(row: Any, clause: Clause, param: SearchParam, params: Params) -> ColumnElement[bool]:
+def _reference(
+    row: Any, clause: Clause, param: SearchParam, params: Params, driver: bool
+) -> ColumnElement[bool]:
     if clause.chain is not None:
-        return _chain(row, clause, param, params)
+        return _chain(row, clause, param, params, driver)
     choices = []
     for value in _values(clause, ReferenceValue):
         if value.id is None:
@@ -178,10 +190,12 @@ def _reference(row: Any, clause: Clause, param: SearchParam, params: Params) -> 
         if kind is not None:
             parts.append(FhirReference.target_type == kind)
         choices.append(and_(*parts))
-    return _exists(FhirReference, row, clause.name, or_(*choices))
+    return _exists(FhirReference, row, clause.name, or_(*choices), driver=driver)
 
 
-def _chain(row: Any, clause: Clause, param: SearchParam, params: Params) -> ColumnElement[bool]:
+def _chain(
+    row: Any, clause: Clause, param: SearchParam, params: Params, driver: bool
+) -> ColumnElement[bool]:
     target = clause.modifier or (param.targets[0] if len(param.targets) == 1 else None)
     if target is None or target not in params:
         raise FhirError(
@@ -200,7 +214,7 @@ def _chain(row: Any, clause: Clause, param: SearchParam, params: Params) -> Colu
     targets = select(other.id).where(
         other.resource_type == target,
         other.deleted.is_(False),
-        *(_condition(other, target, c, params) for c in inner),
+        *(_condition(other, target, c, params, i == 0) for i, c in enumerate(inner)),
     )
     return _exists(
         FhirReference,
@@ -227,7 +241,9 @@ def _missing(row: Any, clause: Clause, param: SearchParam | None) -> ColumnEleme
     return not_(present) if value.missing else present
 
 
-def _condition(row: Any, kind: str, clause: Clause, params: Params) -> ColumnElement[bool]:
+def _condition(
+    row: Any, kind: str, clause: Clause, params: Params, driver: bool = False
+) -> ColumnElement[bool]:
     param = params.get(kind, {}).get(clause.name)
     if clause.modifier == "missing":
         return _missing(row, clause, param)
@@ -240,11 +256,11 @@ def _condition(row: Any, kind: str, clause: Clause, params: Params) -> ColumnEle
     if param is None:
         raise _not_supported(f"{kind} has no search parameter '{clause.name}'")
     if param.type == "token":
-        return _token(row, clause)
+        return _token(row, clause, driver and clause.modifier != "not")
     if param.type == "string":
-        return _string(row, clause)
+        return _string(row, clause, driver)
     if param.type == "reference":
-        return _reference(row, clause, param, params)
+        return _reference(row, clause, param, params, driver)
     raise _not_supported(f"{clause.name}: {param.type} parameters are not searched here")
 
 
@@ -286,16 +302,34 @@ def _cursor(search: Search) -> tuple[str, int] | None:
     return kind, int(number)
 
 
+def _driver(kind: str, clauses: Sequence[Clause], params: Params) -> int | None:
+    """The clause the search starts from: the first that an index answers exactly (a token,
+    then a string, then a reference); none when ``_id`` names the resources already."""
+    if any(c.name == "_id" and c.modifier is None for c in clauses):
+        return None
+    for wanted in ("token", "string", "reference"):
+        for i, clause in enumerate(clauses):
+            param = params.get(kind, {}).get(clause.name)
+            if (
+                param is not None
+                and param.type == wanted
+                and clause.modifier not in ("missing", "not", "contains", "text")
+            ):
+                return i
+    return None
+
+
 def _where(
     kind: str, search: Search, params: Params, within: uuid.UUID | None
 ) -> list[ColumnElement[bool]]:
     """The resources of ``kind`` the clauses of ``search`` find (not deleted); ``within``:
     only those of that patient (a token limited to one patient's records)."""
     row = FhirResource
+    lead = _driver(kind, search.clauses, params)
     found = [
         row.resource_type == kind,
         row.deleted.is_(False),
-        *(_condition(row, kind, c, params) for c in search.clauses),
+        *(_condition(row, kind, c, params, i == lead) for i, c in enumerate(search.clauses)),
     ]
     if within is not None:
         found.append(row.patient_id == within)
