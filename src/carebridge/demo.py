@@ -17,6 +17,7 @@ from carebridge.billing import synthetic as billing_demo
 from carebridge.careplans import synthetic as care_plans
 from carebridge.careplans import team_synthetic
 from carebridge.coverage import synthetic as coverage_demo
+from carebridge.fhir import synthetic as fhir_demo
 from carebridge.lib.errors import AppError
 from carebridge.lib.time import utcnow
 from carebridge.patients import bulk, synthetic
@@ -117,6 +118,7 @@ def seed_patients(
     billing_demo.seed(db, settings or _demo_settings(db))
     transitions_demo.seed(db, settings or _demo_settings(db))
     worklist_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
+    fhir_demo.seed(db, seed=seed)  # records from the county hospital and the state registry
     return result
 
 

@@ -78,6 +78,17 @@ ENTITY_TYPES = {
     "past_events": models.PastEvent.__name__,
 }
 VERSIONS = RecordVersion.__tablename__
+# The FHIR type each table's rows are served as (social history and past events are not).
+SERVED_AS = {
+    "related_persons": "RelatedPerson",
+    "sharing_consents": "Consent",
+    "contact_consents": "Consent",
+    "conditions": "Condition",
+    "allergies": "AllergyIntolerance",
+    "medications": "MedicationStatement",
+    "family_history": "FamilyMemberHistory",
+}
+NO_KNOWN = "no-known-allergies"
 
 Rows = dict[str, list[dict[str, Any]]]
 Progress = Callable[[int, int], None]
@@ -169,7 +180,10 @@ def insert_patients(
         db.flush()
         # Readable over FHIR like any other chart.
         projection.render_new(db, "Patient", ids)
-        projection.render_new(db, "RelatedPerson", [r["id"] for r in rows["related_persons"]])
+        for name, kind in SERVED_AS.items():
+            projection.render_new(db, kind, [r["id"] for r in rows[name]])
+        no_known = [r["id"] for r in rows["patients"] if r["allergy_status"] == NO_KNOWN]
+        projection.render_new(db, "AllergyIntolerance", no_known)  # served under the chart's id
         result.patients += len(batch)
         result.batches += 1
         result.patient_ids += ids
