@@ -39,7 +39,7 @@ SECRET = "e2e-secret-" + "x" * 40
 STARTUP_SECONDS = 20.0
 
 
-def _settings(url: str) -> Settings:
+def _settings(url: str, public_url: str) -> Settings:
     # Everything the tests assert on is pinned here, so CAREBRIDGE_* variables in the
     # environment (or a developer's .env) cannot change what the pages say.
     return Settings(
@@ -50,6 +50,7 @@ def _settings(url: str) -> Settings:
         totp_required_roles=[],
         cookie_secure=False,
         log_level="WARNING",
+        public_url=public_url,
     )
 
 
@@ -80,13 +81,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     with unit_of_work(factory) as db:
         seed(db)
 
-    settings = _settings(url)
-    app = create_app(settings)
-    # Bind first, so the port is ours before the server starts (no pick-then-bind race).
+    # Bind first, so the port is ours before the server starts (no pick-then-bind race), and
+    # the server's own links (FHIR next pages, Location) name it.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    settings = _settings(url, f"http://127.0.0.1:{port}")
+    app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     )

@@ -364,3 +364,10 @@ def sample_files(folder: str) -> list[Path]:
 
 if __name__ == "__main__":  # `python tests/oracles/support.py` builds the venv ahead of time
     print(ensure_venv(), file=sys.stdout)
+
+
+def fhirclient_session(base: str, token: str, family: str) -> dict[str, Any]:
+    """fhirclient (in the oracle venv) creating, reading, searching and updating Patients
+    on the server at ``base`` (a real HTTP server: the client opens its own sockets)."""
+    answer: dict[str, Any] = run("fhirclient-session", [], base=base, token=token, family=family)
+    return answer

@@ -198,6 +198,43 @@ def fhir_strict(documents: list[str]) -> list[list[str]]:
     return answers
 
 
+def fhirclient_session(base: str, token: str, family: str) -> dict[str, Any]:
+    """fhirclient as a FHIR client of a running server: create a Patient, read it back,
+    search by family name across pages, update it; what each step saw."""
+    from fhirclient import server as fhir_server
+    from fhirclient.models.fhirdate import FHIRDate
+    from fhirclient.models.humanname import HumanName
+    from fhirclient.models.patient import Patient
+
+    srv = fhir_server.FHIRServer(None, base_uri=base.rstrip("/") + "/")
+    srv.session.headers["Authorization"] = f"Bearer {token}"
+    made = []
+    for given in ("Ada", "Bea", "Cy"):
+        patient = Patient()
+        name = HumanName()
+        name.family = family
+        name.given = [given]
+        patient.name = [name]
+        patient.gender = "female"
+        patient.birthDate = FHIRDate(f"19{60 + len(made)}-0{1 + len(made)}-1{len(made)}")
+        made.append(patient.create(srv))
+    first = Patient.read(made[0]["id"], srv)
+    read_given = list(first.name[0].given) if first.name else None
+    found = Patient.where(struct={"family": family, "_count": "2"}).perform_resources_iter(srv)
+    ids = sorted(p.id for p in found)
+    first.name[0].given = ["Ada", "Lovelace"]
+    updated = first.update(srv)
+    again = Patient.read(first.id, srv)
+    return {
+        "created": [m["id"] for m in made],
+        "read_given": read_given,
+        "found": ids,
+        "updated_version": updated["meta"]["versionId"] if updated else None,
+        "reread_given": again.name[0].given,
+        "reread_version": again.meta.versionId,
+    }
+
+
 def main() -> None:
     request = json.load(sys.stdin)
     op = request["op"]
@@ -210,6 +247,8 @@ def main() -> None:
         answer = lfh_bench(documents, int(request["repeat"]))
     elif op == "fhir-strict":
         answer = fhir_strict(documents)
+    elif op == "fhirclient-session":
+        answer = fhirclient_session(request["base"], request["token"], request["family"])
     else:
         raise SystemExit(f"unknown op {op!r}")
     json.dump(answer, sys.stdout, default=_plain)

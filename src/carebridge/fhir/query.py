@@ -414,7 +414,8 @@ def run(
             f"offset:{offset + len(matches)}" if search.sort else f"after:{matches[-1].pk}"
         )
     total = None
-    if search.total in ("accurate", "estimate"):
+    # _count=0 asks for the number alone (as fhirpy's count() does).
+    if search.total in ("accurate", "estimate") or search.count == 0:
         total = count(db, kind, search, params, within)
     elif cursor is None and not more:
         total = len(matches)
