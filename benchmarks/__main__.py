@@ -21,7 +21,7 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "fhir": Scenario(
         "benchmarks.fhir",
-        "FHIR: Synthea import vs raw insert, $export, Patient read vs bare Starlette, search growth",
+        "FHIR: Synthea import vs raw insert, $export, Patient read vs bare route, search growth",
     ),
     "hl7": Scenario(
         "benchmarks.hl7",
