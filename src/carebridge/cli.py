@@ -20,6 +20,7 @@ from carebridge.lib.errors import AppError, ConfigError
 from carebridge.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from rich.progress import Progress as Bar
     from rich.progress import Task
     from rich.text import Text
 
@@ -223,6 +224,23 @@ def _seeded_line(result: BulkResult) -> str:
     )
 
 
+def _counting_bar(*extra: str) -> Bar:
+    """A progress bar on stderr (done of total, time taken, ``extra`` columns) that is gone
+    when the work ends, so stdout keeps only the summary."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    return Bar(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        *extra,
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
 @contextmanager
 def _bulk_progress(total: int, label: str) -> Iterator[Progress]:
     """A progress bar on stderr (patients done, rows per second); gone when the work ends."""
@@ -359,9 +377,6 @@ def hl7_import(
 ) -> None:
     """Apply HL7 v2 messages from files, each committed on its own; exits 1 when any was
     rejected (they stay on the interface's dead-letter list)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
-    from rich.progress import Progress as Bar
-
     from carebridge.db.session import make_engine, make_sessionmaker, unit_of_work
     from carebridge.transitions import inbox
 
@@ -379,14 +394,7 @@ def hl7_import(
     counts = {"applied": 0, "duplicate": 0, "rejected": 0}
     problems: list[str] = []
     engine = make_engine(settings.database_url)
-    bar = Bar(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
+    bar = _counting_bar()
     try:
         factory = make_sessionmaker(engine)
         with bar:
@@ -417,23 +425,13 @@ def hl7_import(
 def fhir_reindex() -> None:
     """Render every Carebridge record served through FHIR into the FHIR store (after an
     upgrade that adds a resource type; changes made later keep it current by themselves)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
-    from rich.progress import Progress as Bar
-
     from carebridge.db.session import make_engine, make_sessionmaker, unit_of_work
     from carebridge.fhir import projection
 
     settings = _settings()
     _ready(settings)
     engine = make_engine(settings.database_url)
-    bar = Bar(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
+    bar = _counting_bar()
     try:
         with bar, unit_of_work(make_sessionmaker(engine)) as db:
             task = bar.add_task("FHIR resources", total=None)
@@ -458,9 +456,6 @@ def fhir_import(
     """Import FHIR records from elsewhere (transaction or batch Bundles, NDJSON): patients
     become charts, everything else is kept as received and shown in the chart's history.
     Importing the same files again creates nothing new."""
-    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
-    from rich.progress import Progress as Bar
-
     from carebridge.db.session import make_engine, make_sessionmaker
     from carebridge.fhir import imports
     from carebridge.security.audit import Actor
@@ -476,15 +471,7 @@ def fhir_import(
     settings = _settings()
     _ready(settings)
     engine = make_engine(settings.database_url)
-    bar = Bar(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        "{task.fields[resources]:>8,} resources",
-        console=Console(stderr=True),
-        transient=True,
-    )
+    bar = _counting_bar("{task.fields[resources]:>8,} resources")
     started = time.perf_counter()
     try:
         with bar:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carebridge.fhir import projection, query, store
 from carebridge.fhir.errors import FhirError
-from carebridge.fhir.indexing import extract_received, reference_target
+from carebridge.fhir.indexing import extract_received, reference_target, rewrite_references
 from carebridge.fhir.mappers.patients import patient_from_fhir
 from carebridge.fhir.models import FhirResource, FhirSourceId
 from carebridge.fhir.received import validate_shape
@@ -215,20 +215,6 @@ def _register(db: Session, actor: Actor, entry: Entry, summary: Summary) -> str:
 # --- references --------------------------------------------------------------------------
 
 
-def _rewrite(node: Any, resolve: Any) -> Any:
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str):
-                out[key] = resolve(value)
-            else:
-                out[key] = _rewrite(value, resolve)
-        return out
-    if isinstance(node, list):
-        return [_rewrite(item, resolve) for item in node]
-    return node
-
-
 def _conditional(db: Session, reference: str) -> str:
     kind, _, condition = reference.partition("?")
     definition = definition_of(kind)
@@ -285,7 +271,7 @@ def _prepared(
             return _conditional(db, reference)
         return reference
 
-    resource = _rewrite(entry.resource, resolve)
+    resource = rewrite_references(entry.resource, resolve)
     resource["id"] = our_id
     index = extract_received(resource, None)
     subject = next((t for p, k, t in index.references if (p, k) == ("patient", "Patient")), None)

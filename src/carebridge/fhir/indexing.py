@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -64,6 +64,22 @@ def reference_target(text: str) -> tuple[str, str] | None:
     URL ending in them. None for what is not (a ``urn:uuid``, a ``#`` local reference)."""
     match = _REFERENCE.match(text)
     return None if match is None else (match["type"], match["id"])
+
+
+def rewrite_references(node: Any, resolve: Callable[[str], str]) -> Any:
+    """A copy of ``node`` (a resource or part of one) with every ``reference`` replaced by
+    what ``resolve`` makes of it: an import or a transaction pointing them at the ids things
+    have here."""
+    if isinstance(node, dict):
+        return {
+            k: resolve(v)
+            if k == "reference" and isinstance(v, str)
+            else rewrite_references(v, resolve)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [rewrite_references(item, resolve) for item in node]
+    return node
 
 
 def _strings(value: Any) -> Iterator[str]:

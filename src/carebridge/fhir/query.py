@@ -336,32 +336,11 @@ def _where(
     return found
 
 
-_COLUMNS = (
-    FhirResource.pk,
-    FhirResource.resource_type,
-    FhirResource.id,
-    FhirResource.version_id,
-    FhirResource.last_updated,
-    FhirResource.deleted,
-    FhirResource.content,
-    FhirResource.patient_id,
-)
+_COLUMNS = store.COLUMNS
 
 
 def _stored(rows: Any) -> list[store.Stored]:
-    return [
-        store.Stored(
-            r.pk,
-            r.resource_type,
-            r.id,
-            r.version_id,
-            r.last_updated,
-            r.deleted,
-            r.content,
-            r.patient_id,
-        )
-        for r in rows
-    ]
+    return [store.stored_of(r) for r in rows]
 
 
 def count(

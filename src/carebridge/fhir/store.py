@@ -95,7 +95,7 @@ def _render(resource: Mapping[str, Any], version_id: int, moment: dt.datetime) -
     return orjson.dumps({**resource, "meta": meta})
 
 
-_COLUMNS = (
+COLUMNS = (  # what a Stored is read from
     FhirResource.pk,
     FhirResource.resource_type,
     FhirResource.id,
@@ -105,7 +105,7 @@ _COLUMNS = (
     FhirResource.content,
     FhirResource.patient_id,
 )
-_CURRENT = select(*_COLUMNS, FhirResource.content_hash).where(
+_CURRENT = select(*COLUMNS, FhirResource.content_hash).where(
     FhirResource.resource_type == bindparam("resource_type"), FhirResource.id == bindparam("id")
 )
 
@@ -152,7 +152,8 @@ def write_index(db: Session, items: Sequence[tuple[int, Index]], *, replace: boo
             conn.execute(insert(table), rows)
 
 
-def _stored(row: Any) -> Stored:
+def stored_of(row: Any) -> Stored:
+    """A row of ``COLUMNS`` as a Stored."""
     return Stored(
         pk=row.pk,
         resource_type=row.resource_type,
@@ -169,7 +170,7 @@ def read(db: Session, resource_type: str, resource_id: str) -> Stored | None:
     """The current version (deleted ones too: the caller answers 410 for those)."""
     row = db.connection().execute(_CURRENT, {"resource_type": resource_type, "id": resource_id})
     found = row.first()
-    return None if found is None else _stored(found)
+    return None if found is None else stored_of(found)
 
 
 def _check_version(current: Stored, if_match: int | None) -> None:
@@ -230,7 +231,7 @@ def put(
         _keep_version(db, stored)
         write_index(db, [(pk, index)], replace=False)
         return stored, True
-    current = _stored(found)
+    current = stored_of(found)
     _check_version(current, if_match)
     if found.content_hash == digest and not current.deleted:
         return current, False
@@ -390,7 +391,7 @@ def _versions(resource_type: str, resource_id: str) -> Any:
 def history(db: Session, resource_type: str, resource_id: str) -> Sequence[Stored]:
     """Every version, newest first."""
     query = _versions(resource_type, resource_id).order_by(FhirResourceVersion.version_id.desc())
-    return [_stored(row) for row in db.connection().execute(query)]
+    return [stored_of(row) for row in db.connection().execute(query)]
 
 
 def version(db: Session, resource_type: str, resource_id: str, version_id: int) -> Stored | None:
@@ -399,7 +400,7 @@ def version(db: Session, resource_type: str, resource_id: str, version_id: int) 
         FhirResourceVersion.version_id == version_id
     )
     found = db.connection().execute(query).first()
-    return None if found is None else _stored(found)
+    return None if found is None else stored_of(found)
 
 
 def remember_source(

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from carebridge.fhir import projection, query, store
 from carebridge.fhir.errors import FhirError
-from carebridge.fhir.indexing import extract_received
+from carebridge.fhir.indexing import extract_received, rewrite_references
 from carebridge.fhir.mapping import ResourceDef
 from carebridge.fhir.outcome import operation_outcome
 from carebridge.fhir.received import validate_shape
@@ -88,17 +88,6 @@ def _checked(ctx: Context, stored: store.Stored, need: str) -> store.Stored:
     return stored
 
 
-def _rewrite(node: Any, resolve: Callable[[str], str]) -> Any:
-    if isinstance(node, dict):
-        return {
-            k: resolve(v) if k == "reference" and isinstance(v, str) else _rewrite(v, resolve)
-            for k, v in node.items()
-        }
-    if isinstance(node, list):
-        return [_rewrite(item, resolve) for item in node]
-    return node
-
-
 def _resolver(ctx: Context) -> Callable[[str], str]:
     def resolve(reference: str) -> str:
         if reference in ctx.resolved:
@@ -160,7 +149,7 @@ def create(ctx: Context, resource: dict[str, Any], if_none_exist: str | None = N
             raise FhirError(412, "duplicate", f"If-None-Exist {if_none_exist} matches several")
         if found:
             return Done("200 OK", _checked(ctx, found[0], "read"))
-    resource = _rewrite(resource, _resolver(ctx))
+    resource = rewrite_references(resource, _resolver(ctx))
     if kind in WRITERS:
         made, warnings = WRITERS[kind].create(ctx.db, ctx.actor, resource)
         projection.render_pending(ctx.db)
@@ -197,7 +186,7 @@ def update(
             "conflict",
             f"{kind}/{resource_id} is at version {current.version_id}, not {if_match}",
         )
-    resource = _rewrite(resource, _resolver(ctx))
+    resource = rewrite_references(resource, _resolver(ctx))
     if kind in WRITERS:
         if current is None:
             raise FhirError(404, "not-found", f"No {kind}/{resource_id} (create it with POST)")
