@@ -28,6 +28,7 @@ from carebridge.coverage import eligibility_api, eligibility_views
 from carebridge.coverage import views as coverage_views
 from carebridge.db.session import make_engine, make_sessionmaker
 from carebridge.fhir import export_api as fhir_export_api
+from carebridge.fhir import import_page as fhir_import_page
 from carebridge.fhir import routes as fhir_routes
 from carebridge.fhir import views as fhir_views
 from carebridge.patients import api as patients_api
@@ -60,6 +61,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     patients_api.router,
     patients_views.router,
     fhir_views.router,
+    fhir_import_page.router,
     scheduling_api.router,
     scheduling_public.router,
     scheduling_views.router,  # after the public pages: their token paths stay theirs

@@ -109,3 +109,35 @@ def test_imported_history_is_read_on_the_chart(
         '"vaccineCode"'
     )
     assert_accessible(page)
+
+
+def test_an_administrator_imports_files_from_the_import_page(
+    live_server: LiveServer, page: Page, tmp_path: Path
+) -> None:
+    family = "Uploaded" + uuid.uuid4().hex[:6]
+    bundle = tmp_path / "hospital-export.json"
+    bundle.write_text(json.dumps(_bundle(family)))
+    wrong = tmp_path / "notes.txt"
+    wrong.write_text("not FHIR")
+
+    sign_in(page, "admin")
+    page.get_by_role("link", name="FHIR import").click()
+    expect(page.get_by_role("heading", name="FHIR import", level=1)).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Sender").fill("county-hospital")
+    page.get_by_label("Files").set_input_files(str(wrong))
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_text("Not a .json or .ndjson file: notes.txt")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_label("Files").set_input_files(str(bundle))
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("heading", name="Import from county-hospital")).to_be_visible()
+    # The page follows the import until it is done (it refreshes itself every few seconds).
+    expect(page.get_by_role("heading", name="Imported", exact=True)).to_be_visible(timeout=20_000)
+    table = page.get_by_role("table", name="What the import did, per resource type")
+    expect(table.get_by_role("row", name="Immunization 1 0 0")).to_be_visible()
+    expect(table.get_by_role("row", name="Patient 1 0 0")).to_be_visible()
+    assert_accessible(page)
+    with unit_of_work(live_server.factory, write=False) as db:
+        assert db.scalars(select(Patient.id).where(Patient.family_name == family)).one()

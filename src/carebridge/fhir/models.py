@@ -145,3 +145,20 @@ class FhirExport(UuidPk, Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
     completed_at: Mapped[dt.datetime | None]
+
+
+class FhirImportJob(UuidPk, Base):
+    """An import started from the import page: its files, how far it has got and what it
+    did (the summary per type, warnings and failed files), for the page to show."""
+
+    __tablename__ = "fhir_import_jobs"
+
+    source: Mapped[str] = mapped_column(String(64))  # the sender namespace
+    status: Mapped[str] = mapped_column(String(16))  # running | done | failed
+    files: Mapped[list[str]] = mapped_column(JSON, default=list)
+    files_done: Mapped[int] = mapped_column(default=0)
+    resources: Mapped[int] = mapped_column(default=0)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]

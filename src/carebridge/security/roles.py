@@ -27,6 +27,7 @@ class Permission(StrEnum):
     SCHEDULE_VIEW = "schedule:view"
     SCHEDULE_BOOK = "schedule:book"
     DIRECTORY_MANAGE = "directory:manage"
+    FHIR_IMPORT = "fhir:import"
     TASK_WORK = "task:work"
     CAREPLAN_READ = "careplan:read"
     CAREPLAN_WRITE = "careplan:write"
@@ -70,7 +71,13 @@ _BILLING = {Permission.BILLING_READ, Permission.BILLING_WRITE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # The interface queue (rejected HL7 messages) is the clinic IT's; coordinators see it too.
     Role.ADMIN: frozenset(
-        _EVERYONE | {Permission.USERS_MANAGE, Permission.DIRECTORY_MANAGE, Permission.HL7_MANAGE}
+        _EVERYONE
+        | {
+            Permission.USERS_MANAGE,
+            Permission.DIRECTORY_MANAGE,
+            Permission.HL7_MANAGE,
+            Permission.FHIR_IMPORT,
+        }
     ),
     Role.COORDINATOR: frozenset(
         _EVERYONE

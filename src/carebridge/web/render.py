@@ -50,6 +50,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Authorizations", "/authorizations", Permission.PRIOR_AUTH_READ, "authorizations"),
     NavItem("Billing", "/billing", Permission.BILLING_READ, "billing"),
     NavItem("Interface queue", "/hl7/messages", Permission.HL7_MANAGE, "hl7"),
+    NavItem("FHIR import", "/admin/fhir-import", Permission.FHIR_IMPORT, "fhir-import"),
     NavItem("Users", "/admin/users", Permission.USERS_MANAGE, "users"),
     NavItem("Audit log", "/audit", Permission.AUDIT_READ, "audit"),
 )
