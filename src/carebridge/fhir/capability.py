@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from carebridge import __version__
+from carebridge.fhir import audit_events
 from carebridge.fhir.received import RESOURCE_TYPES
 from carebridge.fhir.registry import REGISTRY, received_def
 from carebridge.settings import Settings
@@ -47,6 +48,16 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
                 {"name": "export", "definition": PATIENT_EXPORT},
             ]
         resources.append(entry)
+    resources.append(
+        {
+            "type": "AuditEvent",
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": [
+                {"name": name, "type": param.type} for name, param in audit_events.PARAMS.items()
+            ],
+        }
+    )
+    resources.sort(key=lambda r: str(r["type"]))
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",

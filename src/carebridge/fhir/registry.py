@@ -33,6 +33,9 @@ def _by_type() -> dict[str, Projection]:
     return found
 
 
+# Served by routes of their own, from their own tables (AuditEvent: the audit log).
+SERVED_APART = frozenset(("AuditEvent",))
+
 # Every type served from Carebridge's own records.
 PROJECTIONS: dict[str, Projection] = _by_type()
 REGISTRY: dict[str, ResourceDef] = {kind: p.definition for kind, p in PROJECTIONS.items()}
@@ -42,7 +45,9 @@ REGISTRY: dict[str, ResourceDef] = {kind: p.definition for kind, p in PROJECTION
 def received_def(resource_type: str) -> ResourceDef | None:
     """A type Carebridge does not model, kept as received (read-only, found by patient, date,
     code, status and references); None for a mapped type or one R4 does not define."""
-    if resource_type in REGISTRY or resource_type not in RESOURCE_TYPES:
+    if resource_type in REGISTRY or resource_type in SERVED_APART:
+        return None
+    if resource_type not in RESOURCE_TYPES:
         return None
     return ResourceDef(
         resource_type,

@@ -17,7 +17,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from carebridge.fhir import bundles, query, store, transactions
+from carebridge.fhir import audit_events, bundles, query, store, transactions
 from carebridge.fhir.capability import capability_statement, fhir_base
 from carebridge.fhir.errors import FhirError
 from carebridge.fhir.mapping import ResourceDef
@@ -29,9 +29,10 @@ from carebridge.fhir.registry import (
     received_def,
 )
 from carebridge.fhir.scopes import grant_of, may_read
-from carebridge.fhir.search import date_range, parse
+from carebridge.fhir.search import canonical_query, date_range, parse
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.deps import Db, Require, public, settings_of
+from carebridge.security.models import AuditEvent
 from carebridge.security.roles import Permission, allows
 
 router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
@@ -549,6 +550,49 @@ def _everything_query(patient_id: uuid.UUID, pairs: dict[str, str]) -> query.Eve
         count=int(count),
         after=int(after) if after else None,
     )
+
+
+AuditReader = Annotated[Actor, Depends(Require(Permission.AUDIT_READ))]
+
+
+@router.get("/AuditEvent/{resource_id}", name="read AuditEvent")
+def read_audit_event(request: Request, db: Db, resource_id: str, actor: AuditReader) -> Response:
+    """One entry of the audit log as an AuditEvent (privacy auditors)."""
+    row = db.get(AuditEvent, int(resource_id)) if resource_id.isdigit() else None
+    if row is None:
+        raise FhirError(404, "not-found", f"No AuditEvent with id {resource_id}")
+    record(db, actor, Action.READ, entity_type="AuditEvent", entity_id=resource_id)
+    return _fhir_json(audit_events.to_fhir(row))
+
+
+@router.get("/AuditEvent", name="search AuditEvent")
+def search_audit_events(request: Request, db: Db, actor: AuditReader) -> Response:
+    """The audit log as AuditEvents, newest first: by patient, date, action, outcome,
+    agent-name, entity-type and subtype."""
+    pairs = request.query_params.multi_items()
+    search = parse("AuditEvent", pairs, audit_events.PARAMS, strict=_strict(request))
+    after_text = (search.cursor or "after:").removeprefix("after:")
+    if after_text and not after_text.isdigit():
+        raise FhirError(400, "invalid", "_cursor is not one this server gave out")
+    rows, more = audit_events.search(db, search, int(after_text) if after_text else None)
+    record(db, actor, Action.READ, entity_type="AuditEvent", reason=f"FHIR search ({len(rows)})")
+    base = fhir_base(settings_of(request))
+    links = [{"relation": "self", "url": f"{base}/AuditEvent?{urlencode(canonical_query(search))}"}]
+    if more and rows:
+        following = canonical_query(replace(search, cursor=f"after:{rows[-1].id}"))
+        links.append({"relation": "next", "url": f"{base}/AuditEvent?{urlencode(following)}"})
+    entries = [
+        {
+            "fullUrl": f"{base}/AuditEvent/{row.id}",
+            "resource": audit_events.to_fhir(row),
+            "search": {"mode": "match"},
+        }
+        for row in rows
+    ]
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "link": links}
+    if entries:  # FHIR has no empty arrays
+        bundle["entry"] = entries
+    return _fhir_json(bundle)
 
 
 for _definition in REGISTRY.values():

@@ -276,13 +276,11 @@ def _get(ctx: Context, url: str, readable: Callable[[str], bool]) -> Done:
     )
     within = ctx.grant.only_patient(kind, "read") if ctx.grant is not None else None
     page = query.run(ctx.db, kind, wanted, PARAMS, readable, within)
-    body: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "entry": [
+    body: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if page.matches:  # FHIR has no empty arrays
+        body["entry"] = [
             {"resource": orjson.loads(s.content), "search": {"mode": "match"}} for s in page.matches
-        ],
-    }
+        ]
     if page.total is not None:
         body["total"] = page.total
     return Done("200 OK", body=body)
