@@ -98,6 +98,15 @@ def test_imported_history_is_read_on_the_chart(
     expect(table).to_contain_text("7.9 %")
     expect(table).to_contain_text("Influenza, seasonal")
 
+    page.get_by_role("link", name="county-hospital").click()
+    expect(
+        page.get_by_role("heading", name="Patient record as county-hospital sent it")
+    ).to_be_visible()
+    expect(
+        page.get_by_label("The patient record as county-hospital sent it, in FHIR JSON")
+    ).to_contain_text('"birthDate": "1948-02-11"')
+    assert_accessible(page)
+    page.get_by_role("link", name="All imported records").click()
     page.get_by_role("navigation", name="Record types").get_by_role(
         "link", name="Immunization (1)"
     ).click()

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from carebridge.app import create_app
 from carebridge.db.session import make_engine, make_sessionmaker, unit_of_work
 from carebridge.fhir import imports
-from carebridge.fhir.models import FhirResource, FhirResourceVersion
+from carebridge.fhir.models import FhirResource, FhirResourceVersion, FhirSourceId
 from carebridge.patients.models import Patient
 from carebridge.security.audit import Actor
 from carebridge.security.models import AuditEvent
@@ -90,6 +90,19 @@ def test_synthea_imports_whole_and_again_changes_nothing(
     assert counts == expected
     with unit_of_work(factory, write=False) as db:
         assert db.scalar(select(func.count()).select_from(Patient)) == expected["Patient"]
+
+    # What a chart cannot hold is kept with the Patient as sent.
+    with unit_of_work(factory, write=False) as db:
+        originals = [
+            json.loads(o)
+            for o in db.scalars(
+                select(FhirSourceId.original).where(FhirSourceId.resource_type == "Patient")
+            )
+        ]
+    assert len(originals) == expected["Patient"]
+    assert all(
+        any("mothersMaidenName" in e["url"] for e in o.get("extension", [])) for o in originals
+    )
 
     again = imports.import_files(factory, ACTOR, files, namespace="synthea")
     assert sum(again.created.values()) == sum(again.updated.values()) == 0

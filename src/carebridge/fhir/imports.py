@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from carebridge.fhir import projection, query, store
@@ -305,7 +305,7 @@ def import_entries(
     ours: dict[tuple[str, str], str] = dict(known)
     charts: set[str] = set()
     for key, entry in keyed.items():
-        kind, source = key
+        kind, sender_id = key
         if kind == "Patient":
             if key not in ours:
                 with _located(entry.where):
@@ -313,7 +313,8 @@ def import_entries(
                     ours[key] = str(chart) if chart else _register(db, actor, entry, summary)
             charts.add(ours[key])
         elif key not in ours:
-            ours[key] = source if _ID.match(source) and key not in taken else str(uuid.uuid4())
+            mine = _ID.match(sender_id) and key not in taken
+            ours[key] = sender_id if mine else str(uuid.uuid4())
 
     by_url: dict[str, str] = {}
     for key, entry in keyed.items():
@@ -323,13 +324,20 @@ def import_entries(
             by_url[entry.full_url] = target
 
     projection.render_pending(db)  # the new charts' Patients, which references point at
-    new_sources: list[tuple[str, str, int]] = []
+    new_sources: list[tuple[str, str, int, bytes | None]] = []
     for key in keys:
-        if key[0] == "Patient" and key not in known:
-            rendered = store.read(db, "Patient", ours[key])
-            if rendered is None:  # rendered by render_pending above
-                raise RuntimeError(f"Patient/{ours[key]} has no rendering")
-            new_sources.append((key[0], key[1], rendered.pk))
+        if key[0] != "Patient":
+            continue
+        # A chart keeps what it can; the Patient as sent is kept beside it, so nothing the
+        # sender gave is lost (birth sex, birthplace, a phone without its area code...).
+        sent = orjson.dumps(keyed[key].resource)
+        if key in known:
+            _keep_original(db, namespace, key, sent)
+            continue
+        rendered = store.read(db, "Patient", ours[key])
+        if rendered is None:  # rendered by render_pending above
+            raise RuntimeError(f"Patient/{ours[key]} has no rendering")
+        new_sources.append((key[0], key[1], rendered.pk, sent))
     fresh_sources: list[tuple[str, str]] = []
 
     earlier = _Earlier(db, namespace)
@@ -355,7 +363,7 @@ def import_entries(
             fresh_sources.append(key)
             summary.created[kind] += 1
     added = store.add_new(db, fresh, origin="received")
-    new_sources += [(k, source, s.pk) for (k, source), s in zip(fresh_sources, added, strict=True)]
+    new_sources += [(k, sid, s.pk, None) for (k, sid), s in zip(fresh_sources, added, strict=True)]
     _remember(db, namespace, new_sources)
     for patient, count in touched.items():
         record(
@@ -369,8 +377,11 @@ def import_entries(
         )
 
 
-def _remember(db: Session, namespace: str, sources: Sequence[tuple[str, str, int]]) -> None:
-    """Note what each (type, sender id) became: the resource with that key."""
+def _remember(
+    db: Session, namespace: str, sources: Sequence[tuple[str, str, int, bytes | None]]
+) -> None:
+    """Note what each (type, sender id) became: the resource with that key (and, for a
+    Patient, the resource as sent)."""
     if sources:
         db.connection().execute(
             insert(FhirSourceId),
@@ -378,12 +389,25 @@ def _remember(db: Session, namespace: str, sources: Sequence[tuple[str, str, int
                 {
                     "namespace": namespace,
                     "resource_type": kind,
-                    "source_id": source,
+                    "source_id": sid,
                     "resource_pk": pk,
+                    "original": sent,
                 }
-                for kind, source, pk in sources
+                for kind, sid, pk, sent in sources
             ],
         )
+
+
+def _keep_original(db: Session, namespace: str, key: tuple[str, str], sent: bytes) -> None:
+    db.connection().execute(
+        update(FhirSourceId)
+        .where(
+            FhirSourceId.namespace == namespace,
+            FhirSourceId.resource_type == key[0],
+            FhirSourceId.source_id == key[1],
+        )
+        .values(original=sent)
+    )
 
 
 def files_in(paths: Iterable[Path]) -> Iterator[Path]:

@@ -76,6 +76,8 @@ class FhirSourceId(Base):
     resource_type: Mapped[str] = mapped_column(String(64), primary_key=True)
     source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"), index=True)
+    # For what a chart was made from (a Patient), the resource as the sender last sent it.
+    original: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 # Search index: one row per value a resource is found by, rewritten with each version. Values

@@ -47,6 +47,21 @@ def _received(patient_id: uuid.UUID) -> list[Any]:
     ]
 
 
+def _sent_charts(db: Session, patient_id: uuid.UUID) -> list[tuple[str, bytes]]:
+    """(sender, the Patient as they sent it) for each import this chart came from."""
+    rows = db.execute(
+        select(FhirSourceId.namespace, FhirSourceId.original)
+        .join(FhirResource, FhirResource.pk == FhirSourceId.resource_pk)
+        .where(
+            FhirResource.resource_type == "Patient",
+            FhirResource.patient_id == patient_id,
+            FhirSourceId.original.is_not(None),
+        )
+        .order_by(FhirSourceId.namespace)
+    )
+    return [(sender, original) for sender, original in rows if original is not None]
+
+
 def _kinds(db: Session, patient_id: uuid.UUID) -> list[tuple[str, int]]:
     rows = db.execute(
         select(FhirResource.resource_type, func.count())
@@ -101,8 +116,35 @@ def imported(
             "page": page,
             "more": len(found) > PAGE,
             "total": sum(n for _k, n in kinds),
+            "senders": [sender for sender, _sent in _sent_charts(db, patient_id)],
         },
         tab=TAB,
+    )
+
+
+@router.get("/patients/{patient_id}/imported/sent/{sender}")
+def sent_chart(
+    request: Request, db: Db, actor: Reader, patient_id: uuid.UUID, sender: str
+) -> Response:
+    """The Patient a sender's import made this chart from (or matched it to), as sent."""
+    chart = chart_views.open_chart(request, db, actor, patient_id, "/imported")
+    if isinstance(chart, Response):
+        return chart
+    found = dict(_sent_charts(db, patient_id)).get(sender)
+    if found is None:
+        raise NotFound(f"No patient record from {sender} on this chart")
+    record(
+        db,
+        actor,
+        Action.READ,
+        entity_type="Patient",
+        entity_id=str(patient_id),
+        patient_id=patient_id,
+        reason=f"patient record as sent by {sender} opened",
+    )
+    pretty = json.dumps(orjson.loads(found), indent=2, ensure_ascii=False)
+    return chart_views.chart_page(
+        request, "fhir/sent_chart.html", chart, {"sender": sender, "pretty": pretty}, tab=TAB
     )
 
 

@@ -1,4 +1,5 @@
-"""Imports started from the FHIR import page, with their progress and summary.
+"""Imports started from the FHIR import page, with their progress and summary; the Patient
+a chart was imported from, kept as sent.
 
 Revision ID: 0017
 Revises: 0016
@@ -17,7 +18,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """fhir_import_jobs."""
+    """fhir_import_jobs, fhir_source_ids.original."""
+    with op.batch_alter_table("fhir_source_ids") as batch_op:
+        batch_op.add_column(sa.Column("original", sa.LargeBinary(), nullable=True))
     op.create_table(
         "fhir_import_jobs",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -39,3 +42,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("fhir_import_jobs")
+    with op.batch_alter_table("fhir_source_ids") as batch_op:
+        batch_op.drop_column("original")
