@@ -47,6 +47,7 @@ class Context:
     db: Session
     actor: Actor
     grant: Grant | None
+    zone: str = "UTC"  # the clinic's
     resolved: dict[str, str] = field(default_factory=dict)  # fullUrl -> Type/id
 
 
@@ -151,7 +152,7 @@ def create(ctx: Context, resource: dict[str, Any], if_none_exist: str | None = N
             return Done("200 OK", _checked(ctx, found[0], "read"))
     resource = rewrite_references(resource, _resolver(ctx))
     if kind in WRITERS:
-        made, warnings = WRITERS[kind].create(ctx.db, ctx.actor, resource)
+        made, warnings = WRITERS[kind].create(ctx.db, ctx.actor, resource, ctx.zone)
         projection.render_pending(ctx.db)
         stored = store.read(ctx.db, kind, str(made))
         if stored is None:  # the projection writes it in this transaction
@@ -190,7 +191,9 @@ def update(
     if kind in WRITERS:
         if current is None:
             raise FhirError(404, "not-found", f"No {kind}/{resource_id} (create it with POST)")
-        warnings = WRITERS[kind].update(ctx.db, ctx.actor, record_id(kind, resource_id), resource)
+        warnings = WRITERS[kind].update(
+            ctx.db, ctx.actor, record_id(kind, resource_id), resource, ctx.zone
+        )
         projection.render_pending(ctx.db)
         stored = store.read(ctx.db, kind, resource_id)
         if stored is None:

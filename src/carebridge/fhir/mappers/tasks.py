@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from carebridge.fhir.errors import FhirError
 from carebridge.fhir.mappers.patients import _coding, _prune
 from carebridge.lib.time import as_utc
 from carebridge.tasks.codes import KINDS, OUTREACH_CHANNELS, OUTREACH_OUTCOMES
@@ -170,3 +171,103 @@ def communication_to_fhir(
         "note": [{"text": attempt.note}] if attempt.note else None,
     }
     return cast(dict[str, Any], _prune(resource))
+
+
+# --- reading a Task sent to us -------------------------------------------------------------
+
+# The other way from FOCUS_TYPES: the kind of record a focus reference names.
+FOCUS_KINDS = {served: kind for kind, served in FOCUS_TYPES.items()}
+
+
+def _invalid(path: str, message: str) -> FhirError:
+    return FhirError(422, "invalid", f"{path}: {message}", expression=[path])
+
+
+def _text(resource: Mapping[str, Any], key: str) -> str | None:
+    value = resource.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _invalid(f"Task.{key}", "must be a string")
+    return value
+
+
+def _due(resource: Mapping[str, Any]) -> dt.datetime | None:
+    restriction = resource.get("restriction")
+    period = restriction.get("period") if isinstance(restriction, dict) else None
+    end = period.get("end") if isinstance(period, dict) else None
+    if end is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(end).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _invalid("Task.restriction.period.end", f"{end!r} is not a dateTime") from exc
+    if moment.tzinfo is None:
+        raise _invalid("Task.restriction.period.end", "give the time zone (Z or +hh:mm)")
+    return moment
+
+
+def _coded(concept: Any, system: str) -> str | None:
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    for coding in codings if isinstance(codings, list) else []:
+        if isinstance(coding, dict) and coding.get("system") == system:
+            code = coding.get("code")
+            return str(code) if code is not None else None
+    return None
+
+
+def _reference(resource: Mapping[str, Any], key: str) -> tuple[str, uuid.UUID] | None:
+    node = resource.get(key)
+    text = node.get("reference") if isinstance(node, dict) else None
+    if text is None:
+        return None
+    kind, _, rid = str(text).partition("/")
+    try:
+        return kind, uuid.UUID(rid)
+    except ValueError as exc:
+        raise _invalid(f"Task.{key}", f"{text!r} is not a reference to a record here") from exc
+
+
+def task_values_from_fhir(resource: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """What a Task sent to us sets, as the fields of a task (TaskCreate/TaskUpdate), and
+    what of it is not kept."""
+    values: dict[str, Any] = {}
+    warnings: list[str] = []
+    for key in ("status", "priority"):
+        if (text := _text(resource, key)) is not None:
+            values[key] = text
+    business = resource.get("businessStatus")
+    if isinstance(business, dict) and isinstance(business.get("text"), str):
+        values["business_status"] = business["text"]
+    reason = resource.get("statusReason")
+    if isinstance(reason, dict) and isinstance(reason.get("text"), str):
+        values["reason"] = reason["text"]
+    if (due := _due(resource)) is not None:
+        values["due_at"] = due
+    description = _text(resource, "description")
+    if description:
+        title, _, rest = description.partition("\n\n")
+        values["title"] = title.strip()[:200]
+        values["description"] = rest.strip() or None
+    kind = _coded(resource.get("code"), TASK_KIND)
+    if kind is not None:
+        values["kind"] = kind
+    performer = resource.get("performerType")
+    if isinstance(performer, list) and performer:
+        queue = _coded(performer[0], WORK_QUEUE)
+        if queue is not None:
+            values["queue"] = queue
+    patient = _reference(resource, "for")
+    if patient is not None:
+        if patient[0] != "Patient":
+            raise _invalid("Task.for", "must be a Patient")
+        values["patient_id"] = patient[1]
+    focus = _reference(resource, "focus")
+    if focus is not None:
+        if focus[0] not in FOCUS_KINDS:
+            raise _invalid("Task.focus", f"{focus[0]} is not a record a task can be about")
+        values["focus_type"], values["focus_id"] = FOCUS_KINDS[focus[0]], focus[1]
+    for key in ("owner", "note", "basedOn", "input", "output"):
+        if resource.get(key):
+            warnings.append(f"Task.{key}: not set through FHIR (use the task's screen)")
+    return values, warnings

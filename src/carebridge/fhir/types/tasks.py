@@ -24,6 +24,7 @@ _PEOPLE = ("Practitioner", "PractitionerRole", "Patient", "RelatedPerson", "Orga
 TASK = ResourceDef(
     "Task",
     Permission.TASK_WORK,
+    Permission.TASK_WORK,  # created and updated through the tasks service (fhir/writes.py)
     params=params(
         SearchParam("patient", "reference", ("for",), ("Patient",)),
         SearchParam("subject", "reference", ("for",), ("Patient",)),
