@@ -89,10 +89,13 @@ class FhirToken(Base):
     """A token value (code, identifier, telecom, boolean) of a search parameter."""
 
     __tablename__ = "fhir_tokens"
-    __table_args__ = (Index("ix_fhir_tokens_value", "param", "code", "system"),)
+    __table_args__ = (
+        Index("ix_fhir_tokens_value", "param", "code", "system"),
+        Index("ix_fhir_tokens_resource", "resource_pk", "param"),
+    )
 
     pk: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
-    resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"), index=True)
+    resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"))
     param: Mapped[str] = mapped_column(String(64))
     system: Mapped[str | None] = mapped_column(IndexText)
     code: Mapped[str] = mapped_column(IndexText)
@@ -103,10 +106,13 @@ class FhirString(Base):
     spaces) for the default starts-with match, ``exact`` as written for ``:exact``."""
 
     __tablename__ = "fhir_strings"
-    __table_args__ = (Index("ix_fhir_strings_value", "param", "value"),)
+    __table_args__ = (
+        Index("ix_fhir_strings_value", "param", "value"),
+        Index("ix_fhir_strings_resource", "resource_pk", "param"),
+    )
 
     pk: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
-    resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"), index=True)
+    resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"))
     param: Mapped[str] = mapped_column(String(64))
     value: Mapped[str] = mapped_column(IndexText)
     exact: Mapped[str] = mapped_column(IndexText)
@@ -116,10 +122,13 @@ class FhirReference(Base):
     """A reference a search parameter follows (and ``_include``/``_revinclude`` walk)."""
 
     __tablename__ = "fhir_references"
-    __table_args__ = (Index("ix_fhir_references_target", "target_type", "target_id", "param"),)
+    __table_args__ = (
+        Index("ix_fhir_references_target", "target_type", "target_id", "param"),
+        Index("ix_fhir_references_resource", "resource_pk", "param"),
+    )
 
     pk: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
-    resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"), index=True)
+    resource_pk: Mapped[int] = mapped_column(BigIntPk, ForeignKey("fhir_resources.pk"))
     param: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[str] = mapped_column(String(64))

@@ -59,6 +59,9 @@ MAX_INCLUDED = 1000
 _TOP = "\U0010ffff"  # above every folded string: [p, p + _TOP) is "starts with p"
 _OPEN_END = datetime(9999, 12, 31, tzinfo=UTC)
 Query = Select[*tuple[Any, ...]]
+# How a clause is written: a correlated EXISTS (False), ``pk IN (index rows)`` (True, inside a
+# chain), or (a list) as the index rows the search starts from, appended for the caller to join.
+Driver = bool | list[Any]
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,15 @@ def _param(params: Params, kind: str, name: str) -> SearchParam:
 
 
 def _exists(
-    table: Any, row: Any, name: str, *conditions: ColumnElement[bool], driver: bool = False
+    table: Any, row: Any, name: str, *conditions: ColumnElement[bool], driver: Driver = False
 ) -> ColumnElement[bool]:
     """The resource has a value of ``name`` meeting ``conditions``. The search's driving
     clause is written ``pk IN (index rows)`` so the database starts from the few index rows
     that match instead of testing every resource of the type; the others are correlated
     EXISTS probes of those candidates (the cost follows the answer, not the table)."""
+    if isinstance(driver, list):  # the search starts here: the caller joins these rows
+        driver.append(select(table.resource_pk).where(table.param == name, *conditions))
+        return true()
     if driver:
         among: ColumnElement[bool] = row.pk.in_(
             select(table.resource_pk).where(table.param == name, *conditions)
@@ -109,14 +115,23 @@ def _values(clause: Clause, kind: type[Any]) -> list[Any]:
     return found
 
 
-def _token(row: Any, clause: Clause, driver: bool) -> ColumnElement[bool]:
+def _probe(column: Any, driver: Driver) -> Any:
+    """The column as a probe of one candidate compares it: wrapped (``|| ''``, same value)
+    so the database looks the candidate's rows up by resource and parameter rather than
+    walking every row with that value."""
+    leads = driver is True or isinstance(driver, list)  # an empty list is still the lead
+    return column if leads else column.concat("")
+
+
+def _token(row: Any, clause: Clause, driver: Driver) -> ColumnElement[bool]:
     if clause.modifier == "text":
         raise _not_supported(f"{clause.name}:text is not supported: search by code instead")
+    code = _probe(FhirToken.code, driver)
     choices = []
     for value in _values(clause, TokenValue):
         parts = []
         if value.code is not None:
-            parts.append(FhirToken.code == value.code)
+            parts.append(code == value.code)
         if value.system == "":
             parts.append(FhirToken.system.is_(None))
         elif value.system is not None:
@@ -126,7 +141,8 @@ def _token(row: Any, clause: Clause, driver: bool) -> ColumnElement[bool]:
     return not_(found) if clause.modifier == "not" else found
 
 
-def _string(row: Any, clause: Clause, driver: bool) -> ColumnElement[bool]:
+def _string(row: Any, clause: Clause, driver: Driver) -> ColumnElement[bool]:
+    text = _probe(FhirString.value, driver)
     choices = []
     for value in _values(clause, StringValue):
         if clause.modifier == "exact":
@@ -135,9 +151,9 @@ def _string(row: Any, clause: Clause, driver: bool) -> ColumnElement[bool]:
         folded = fold(value.text)
         if clause.modifier == "contains":
             escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            choices.append(FhirString.value.like(f"%{escaped}%", escape="\\"))
+            choices.append(text.like(f"%{escaped}%", escape="\\"))
         else:
-            choices.append(and_(FhirString.value >= folded, FhirString.value < folded + _TOP))
+            choices.append(and_(text >= folded, text < folded + _TOP))
     return _exists(FhirString, row, clause.name, or_(*choices), driver=driver)
 
 
@@ -175,7 +191,7 @@ def _date(row: Any, clause: Clause) -> ColumnElement[bool]:
 
 
 def _reference(
-    row: Any, clause: Clause, param: SearchParam, params: Params, driver: bool
+    row: Any, clause: Clause, param: SearchParam, params: Params, driver: Driver
 ) -> ColumnElement[bool]:
     if clause.chain is not None:
         return _chain(row, clause, param, params, driver)
@@ -185,7 +201,7 @@ def _reference(
             raise _not_supported(
                 f"{clause.name}={value.url}: only references to this server can be searched"
             )
-        parts = [FhirReference.target_id == value.id]
+        parts = [_probe(FhirReference.target_id, driver) == value.id]
         kind = value.type or clause.modifier
         if kind is not None:
             parts.append(FhirReference.target_type == kind)
@@ -194,7 +210,7 @@ def _reference(
 
 
 def _chain(
-    row: Any, clause: Clause, param: SearchParam, params: Params, driver: bool
+    row: Any, clause: Clause, param: SearchParam, params: Params, driver: Driver
 ) -> ColumnElement[bool]:
     target = clause.modifier or (param.targets[0] if len(param.targets) == 1 else None)
     if target is None or target not in params:
@@ -242,7 +258,7 @@ def _missing(row: Any, clause: Clause, param: SearchParam | None) -> ColumnEleme
 
 
 def _condition(
-    row: Any, kind: str, clause: Clause, params: Params, driver: bool = False
+    row: Any, kind: str, clause: Clause, params: Params, driver: Driver = False
 ) -> ColumnElement[bool]:
     param = params.get(kind, {}).get(clause.name)
     if clause.modifier == "missing":
@@ -256,7 +272,7 @@ def _condition(
     if param is None:
         raise _not_supported(f"{kind} has no search parameter '{clause.name}'")
     if param.type == "token":
-        return _token(row, clause, driver and clause.modifier != "not")
+        return _token(row, clause, driver if clause.modifier != "not" else False)
     if param.type == "string":
         return _string(row, clause, driver)
     if param.type == "reference":
@@ -321,19 +337,38 @@ def _driver(kind: str, clauses: Sequence[Clause], params: Params) -> int | None:
 
 def _where(
     kind: str, search: Search, params: Params, within: uuid.UUID | None
-) -> list[ColumnElement[bool]]:
-    """The resources of ``kind`` the clauses of ``search`` find (not deleted); ``within``:
-    only those of that patient (a token limited to one patient's records)."""
+) -> tuple[list[ColumnElement[bool]], Any]:
+    """The conditions on the resources of ``kind`` the clauses of ``search`` find (not
+    deleted; ``within``: only that patient's, for a token limited to one patient), and the
+    index rows the search starts from (a subquery of resource keys), if one clause gives
+    them."""
     row = FhirResource
-    lead = _driver(kind, search.clauses, params)
+    chosen = _driver(kind, search.clauses, params)
+    lead: list[Any] = []
     found = [
         row.resource_type == kind,
         row.deleted.is_(False),
-        *(_condition(row, kind, c, params, i == lead) for i, c in enumerate(search.clauses)),
+        *(
+            _condition(row, kind, c, params, lead if i == chosen else False)
+            for i, c in enumerate(search.clauses)
+        ),
     ]
     if within is not None:
         found.append(row.patient_id == within)
-    return found
+    return found, (lead[0].distinct().subquery() if lead else None)
+
+
+def _matching(
+    columns: Sequence[Any], kind: str, search: Search, params: Params, within: uuid.UUID | None
+) -> Query:
+    """SELECT ``columns`` of the matches: from the driving clause's index rows joined to the
+    resources when there is one (the database then reads the few rows that match instead of
+    every resource of the type), else from the resources."""
+    conditions, lead = _where(kind, search, params, within)
+    query = select(*columns)
+    if lead is not None:
+        query = query.select_from(lead).join(FhirResource, FhirResource.pk == lead.c.resource_pk)
+    return query.where(*conditions)
 
 
 _COLUMNS = store.COLUMNS
@@ -346,8 +381,7 @@ def _stored(rows: Any) -> list[store.Stored]:
 def count(
     db: Session, kind: str, search: Search, params: Params, within: uuid.UUID | None = None
 ) -> int:
-    where = _where(kind, search, params, within)
-    query = select(func.count()).select_from(FhirResource).where(*where)
+    query = _matching([func.count()], kind, search, params, within)
     return int(db.connection().execute(query).scalar_one())
 
 
@@ -363,7 +397,7 @@ def run(
     of the patient ``within`` when given) and the total when it is asked for or known
     without counting."""
     row = FhirResource
-    query = select(*_COLUMNS).where(*_where(kind, search, params, within))
+    query = _matching(_COLUMNS, kind, search, params, within)
     cursor = _cursor(search)
     offset = 0
     if search.sort:

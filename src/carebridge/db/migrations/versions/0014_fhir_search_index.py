@@ -37,7 +37,8 @@ def _table(name: str, *columns: sa.Column[object]) -> None:
         ),
         sa.PrimaryKeyConstraint("pk", name=op.f(f"pk_{name}")),
     )
-    op.create_index(op.f(f"ix_{name}_resource_pk"), name, ["resource_pk"])
+    # A resource's values of one parameter: what a search probes for each candidate.
+    op.create_index(f"ix_{name}_resource", name, ["resource_pk", "param"])
 
 
 def upgrade() -> None:
