@@ -299,7 +299,7 @@ def test_the_import_command(db: str, tmp_path: Path) -> None:
 
 def _poll(client: TestClient, headers: dict[str, str], location: str) -> dict[str, Any]:
     path = location.removeprefix("http://127.0.0.1:8000")
-    for _ in range(200):
+    for _ in range(600):  # up to half a minute on a loaded machine
         answer = client.get(path, headers=headers)
         if answer.status_code == 200:
             manifest: dict[str, Any] = answer.json()
