@@ -178,13 +178,14 @@ def test_received_records_are_created_updated_and_deleted(
         client.get(f"/fhir/R4/Observation/{observation['id']}", headers=headers).status_code == 410
     )
     assert client.delete(f"/fhir/R4/Patient/{chart}", headers=headers).status_code == 405
-    appointment = {
-        "resourceType": "Appointment",
+    # A care plan is one of Carebridge's own records, read-only through FHIR.
+    plan = {
+        "resourceType": "CarePlan",
         "id": str(uuid.uuid4()),
-        "status": "booked",
-        "participant": [],
+        "status": "active",
+        "intent": "plan",
     }
-    own = client.put(f"/fhir/R4/Appointment/{appointment['id']}", json=appointment, headers=headers)
+    own = client.put(f"/fhir/R4/CarePlan/{plan['id']}", json=plan, headers=headers)
     assert own.status_code == 405
     assert "read-only" in own.json()["issue"][0]["diagnostics"]
     mismatch = client.post(

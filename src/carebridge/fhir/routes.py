@@ -426,7 +426,7 @@ def search_received_post(
 
 
 def _context(request: Request, db: Db, actor: Actor) -> transactions.Context:
-    return transactions.Context(db, actor, grant_of(request), settings_of(request).timezone)
+    return transactions.Context(db, actor, grant_of(request), settings_of(request))
 
 
 def _create(request: Request, db: Db, actor: Actor, resource: dict[str, Any]) -> Response:

@@ -35,6 +35,7 @@ from carebridge.fhir.writes import WRITERS, record_id
 from carebridge.lib.errors import AppError
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.roles import allows
+from carebridge.settings import Settings
 
 MAX_ENTRIES = 1000
 _METHODS = ("DELETE", "POST", "PUT", "GET")  # the order a transaction applies them in
@@ -47,7 +48,7 @@ class Context:
     db: Session
     actor: Actor
     grant: Grant | None
-    zone: str = "UTC"  # the clinic's
+    settings: Settings
     resolved: dict[str, str] = field(default_factory=dict)  # fullUrl -> Type/id
 
 
@@ -152,7 +153,7 @@ def create(ctx: Context, resource: dict[str, Any], if_none_exist: str | None = N
             return Done("200 OK", _checked(ctx, found[0], "read"))
     resource = rewrite_references(resource, _resolver(ctx))
     if kind in WRITERS:
-        made, warnings = WRITERS[kind].create(ctx.db, ctx.actor, resource, ctx.zone)
+        made, warnings = WRITERS[kind].create(ctx.db, ctx.actor, resource, ctx.settings)
         projection.render_pending(ctx.db)
         stored = store.read(ctx.db, kind, str(made))
         if stored is None:  # the projection writes it in this transaction
@@ -192,7 +193,7 @@ def update(
         if current is None:
             raise FhirError(404, "not-found", f"No {kind}/{resource_id} (create it with POST)")
         warnings = WRITERS[kind].update(
-            ctx.db, ctx.actor, record_id(kind, resource_id), resource, ctx.zone
+            ctx.db, ctx.actor, record_id(kind, resource_id), resource, ctx.settings
         )
         projection.render_pending(ctx.db)
         stored = store.read(ctx.db, kind, resource_id)

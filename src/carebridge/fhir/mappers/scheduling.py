@@ -16,8 +16,11 @@ US Core 6.1 profiles neither Appointment nor Schedule, so they claim no profile.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Mapping
 from typing import Any, cast
 
+from carebridge.fhir.errors import FhirError
 from carebridge.fhir.mappers.patients import _coding, _prune
 from carebridge.patients.codes import LANGUAGES
 from carebridge.scheduling.codes import CANCEL_REASONS, SPECIALTIES
@@ -224,3 +227,81 @@ def appointment_to_fhir(row: Appointment, kind: AppointmentType) -> dict[str, An
         ],
     }
     return cast(dict[str, Any], _prune(resource))
+
+
+# --- reading an Appointment sent to us -----------------------------------------------------
+
+
+def _bad(path: str, message: str) -> FhirError:
+    return FhirError(422, "invalid", f"{path}: {message}", expression=[path])
+
+
+def _actors(resource: Mapping[str, Any]) -> dict[str, uuid.UUID]:
+    """The participants' records by type (Patient, Practitioner, Location)."""
+    found: dict[str, uuid.UUID] = {}
+    participants = resource.get("participant")
+    for n, item in enumerate(participants if isinstance(participants, list) else []):
+        actor = item.get("actor") if isinstance(item, dict) else None
+        text = actor.get("reference") if isinstance(actor, dict) else None
+        if not isinstance(text, str):
+            continue
+        kind, _, rid = text.partition("/")
+        if kind in ("Patient", "Practitioner", "Location"):
+            try:
+                found[kind] = uuid.UUID(rid)
+            except ValueError as exc:
+                raise _bad(f"Appointment.participant[{n}].actor", f"{text} is not here") from exc
+    return found
+
+
+def _coded_in(resource: Mapping[str, Any], key: str, system: str) -> str | None:
+    for concept in resource.get(key) or []:
+        for coding in concept.get("coding", []) if isinstance(concept, dict) else []:
+            if isinstance(coding, dict) and coding.get("system") == system:
+                return str(coding.get("code"))
+    return None
+
+
+def _moment(resource: Mapping[str, Any], key: str) -> dt.datetime | None:
+    text = resource.get(key)
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _bad(f"Appointment.{key}", f"{text!r} is not an instant") from exc
+    if moment.tzinfo is None:
+        raise _bad(f"Appointment.{key}", "give the time zone (Z or +hh:mm)")
+    return moment
+
+
+def appointment_values_from_fhir(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """What an Appointment sent to us asks for: patient, practitioner, location, visit type
+    code, start, modality, note, status and a cancellation's reason and note."""
+    actors = _actors(resource)
+    modality = "in-person"
+    for name, (code, _display) in MODALITY_SERVICES.items():
+        if _coded_in(resource, "serviceType", SNOMED) == code:
+            modality = name
+    reason = resource.get("cancelationReason")
+    reason_code = None
+    reason_text = None
+    if isinstance(reason, dict):
+        for coding in reason.get("coding", []):
+            if isinstance(coding, dict) and coding.get("system") == CANCEL_REASON_SYSTEM:
+                reason_code = coding.get("code")
+        reason_text = reason.get("text") if isinstance(reason.get("text"), str) else None
+    return {
+        "patient_id": actors.get("Patient"),
+        "practitioner_id": actors.get("Practitioner"),
+        "location_id": actors.get("Location"),
+        "type_code": _coded_in(resource, "serviceType", APPOINTMENT_TYPE_SYSTEM),
+        "starts_at": _moment(resource, "start"),
+        "modality": modality,
+        "note": resource.get("comment") if isinstance(resource.get("comment"), str) else None,
+        "status": resource.get("status"),
+        "cancel_reason": reason_code,
+        "cancel_note": reason_text
+        if reason_text != CANCEL_REASONS.get(reason_code or "")
+        else None,
+    }

@@ -95,6 +95,7 @@ SCHEDULE = ResourceDef(
 APPOINTMENT = ResourceDef(
     "Appointment",
     Permission.SCHEDULE_VIEW,
+    Permission.SCHEDULE_BOOK,  # booked, moved and cancelled through the scheduler (writes.py)
     params=params(
         SearchParam("patient", "reference", ("participant.actor",), ("Patient",)),
         SearchParam("practitioner", "reference", ("participant.actor",), ("Practitioner",)),
