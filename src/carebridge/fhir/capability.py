@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from carebridge import __version__
-from carebridge.fhir import audit_events
+from carebridge.fhir import audit_events, slots
 from carebridge.fhir.received import RESOURCE_TYPES
 from carebridge.fhir.registry import REGISTRY, received_def
 from carebridge.settings import Settings
@@ -54,6 +54,15 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
             "interaction": [{"code": "read"}, {"code": "search-type"}],
             "searchParam": [
                 {"name": name, "type": param.type} for name, param in audit_events.PARAMS.items()
+            ],
+        }
+    )
+    resources.append(
+        {
+            "type": "Slot",
+            "interaction": [{"code": "search-type"}],
+            "searchParam": [
+                {"name": name, "type": param.type} for name, param in slots.PARAMS.items()
             ],
         }
     )

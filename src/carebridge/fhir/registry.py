@@ -33,8 +33,9 @@ def _by_type() -> dict[str, Projection]:
     return found
 
 
-# Served by routes of their own, from their own tables (AuditEvent: the audit log).
-SERVED_APART = frozenset(("AuditEvent",))
+# Served by routes of their own (AuditEvent: from the audit log; Slot: computed by the
+# scheduler when searched).
+SERVED_APART = frozenset(("AuditEvent", "Slot"))
 
 # Every type served from Carebridge's own records.
 PROJECTIONS: dict[str, Projection] = _by_type()

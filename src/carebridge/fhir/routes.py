@@ -17,7 +17,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from carebridge.fhir import audit_events, bundles, query, store, transactions
+from carebridge.fhir import audit_events, bundles, query, slots, store, transactions
 from carebridge.fhir.capability import capability_statement, fhir_base
 from carebridge.fhir.errors import FhirError
 from carebridge.fhir.mapping import ResourceDef
@@ -34,6 +34,7 @@ from carebridge.security.audit import Action, Actor, record
 from carebridge.security.deps import Db, Require, public, settings_of
 from carebridge.security.models import AuditEvent
 from carebridge.security.roles import Permission, allows
+from carebridge.web.render import clinic_today
 
 router = APIRouter(prefix="/fhir/R4", tags=["fhir"])
 Format = Annotated[str | None, Query(alias="_format")]
@@ -592,6 +593,31 @@ def search_audit_events(request: Request, db: Db, actor: AuditReader) -> Respons
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "link": links}
     if entries:  # FHIR has no empty arrays
         bundle["entry"] = entries
+    return _fhir_json(bundle)
+
+
+@router.get("/Slot", name="search Slot")
+def search_slots(
+    request: Request, db: Db, actor: Annotated[Actor, Depends(Require(Permission.SCHEDULE_VIEW))]
+) -> Response:
+    """Free times, computed by the scheduler when asked (``service-type`` required; ``start``,
+    ``schedule.actor``, ``_count``)."""
+    pairs = request.query_params.multi_items()
+    wanted = parse("Slot", pairs, slots.PARAMS, strict=_strict(request))
+    found = slots.search(db, wanted, clinic_today(request))
+    record(db, actor, Action.READ, entity_type="Slot", reason=f"FHIR Slot search ({len(found)})")
+    base = fhir_base(settings_of(request))
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(found),
+        "link": [{"relation": "self", "url": f"{base}/Slot?{urlencode(canonical_query(wanted))}"}],
+    }
+    if found:
+        bundle["entry"] = [
+            {"fullUrl": f"{base}/Slot/{s['id']}", "resource": s, "search": {"mode": "match"}}
+            for s in found
+        ]
     return _fhir_json(bundle)
 
 
