@@ -273,13 +273,25 @@ def _prepared(
 
     resource = rewrite_references(entry.resource, resolve)
     resource["id"] = our_id
+    return resource, kept_index(db, resource, charts)
+
+
+def kept_index(
+    db: Session, resource: Mapping[str, Any], charts: set[str] | None = None
+) -> store.Index:
+    """The index of a resource kept as received, with the chart it belongs to, which must
+    exist (``charts``: Patient ids known to exist, made in this same transaction)."""
     index = extract_received(resource, None)
     subject = next((t for p, k, t in index.references if (p, k) == ("patient", "Patient")), None)
     if subject is None:
-        return resource, index
-    if subject not in charts and store.read(db, "Patient", subject) is None:
-        raise FhirError(422, "not-found", f"Patient/{subject} is not a patient here")
-    return resource, replace(index, patient_id=uuid.UUID(subject))
+        return index
+    if subject not in (charts or set()):
+        found = store.read(db, "Patient", subject)
+        if found is None or found.patient_id is None:
+            raise FhirError(
+                422, "not-found", f"{resource['resourceType']}: there is no Patient/{subject}"
+            )
+    return replace(index, patient_id=uuid.UUID(subject))
 
 
 def import_entries(

@@ -426,3 +426,21 @@ def source_pk(db: Session, namespace: str, resource_type: str, source_id: str) -
         .scalar()
     )
     return found
+
+
+def referenced_ids(
+    db: Session, resource_type: str, resource_ids: Sequence[uuid.UUID], param: str
+) -> list[uuid.UUID]:
+    """What the stored resources of ``resource_type`` with these ids point at through
+    ``param`` (from the search index): how a response rendered under a derived id (a uuid5,
+    which cannot be turned back) finds the record it was made from."""
+    rows = db.scalars(
+        select(FhirReference.target_id)
+        .join(FhirResource, FhirResource.pk == FhirReference.resource_pk)
+        .where(
+            FhirResource.resource_type == resource_type,
+            FhirResource.id.in_([str(i) for i in resource_ids]),
+            FhirReference.param == param,
+        )
+    )
+    return [uuid.UUID(target) for target in rows]

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from carebridge.fhir import projection, query, store
 from carebridge.fhir.errors import FhirError
-from carebridge.fhir.indexing import extract_received, rewrite_references
+from carebridge.fhir.imports import kept_index
+from carebridge.fhir.indexing import rewrite_references
 from carebridge.fhir.mapping import ResourceDef
 from carebridge.fhir.outcome import operation_outcome
 from carebridge.fhir.received import validate_shape
@@ -111,20 +112,6 @@ def _matches(
     return query.run(ctx.db, kind, replace(wanted, count=2), PARAMS, lambda _t: False).matches
 
 
-def _kept(ctx: Context, resource: dict[str, Any]) -> store.Index:
-    """The index of a received resource, with the chart it belongs to (which must exist)."""
-    index = extract_received(resource, None)
-    subject = next((t for p, k, t in index.references if (p, k) == ("patient", "Patient")), None)
-    if subject is None:
-        return index
-    found = store.read(ctx.db, "Patient", subject)
-    if found is None or found.patient_id is None:
-        raise FhirError(
-            422, "not-found", f"{resource['resourceType']}: there is no Patient/{subject}"
-        )
-    return replace(index, patient_id=found.patient_id)
-
-
 def _audit_received(ctx: Context, stored: store.Stored, action: Action) -> None:
     record(
         ctx.db,
@@ -161,7 +148,9 @@ def create(ctx: Context, resource: dict[str, Any], if_none_exist: str | None = N
         return Done("201 Created", _checked(ctx, stored, "write"), tuple(warnings))
     resource = {**resource, "id": str(uuid.uuid4())}  # ids are ours to give on create
     validate_shape(resource)
-    stored, _changed = store.put(ctx.db, resource, origin="received", index=_kept(ctx, resource))
+    stored, _changed = store.put(
+        ctx.db, resource, origin="received", index=kept_index(ctx.db, resource)
+    )
     _audit_received(ctx, _checked(ctx, stored, "write"), Action.CREATE)
     return Done("201 Created", stored)
 
@@ -203,7 +192,9 @@ def update(
     if current is not None and current.patient_id is not None and ctx.grant is not None:
         ctx.grant.check(kind, "write", current.patient_id)
     validate_shape(resource)
-    stored, _changed = store.put(ctx.db, resource, origin="received", index=_kept(ctx, resource))
+    stored, _changed = store.put(
+        ctx.db, resource, origin="received", index=kept_index(ctx.db, resource)
+    )
     _audit_received(
         ctx, _checked(ctx, stored, "write"), Action.UPDATE if current else Action.CREATE
     )

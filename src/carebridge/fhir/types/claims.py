@@ -17,6 +17,7 @@ from carebridge.authorizations.models import (
 )
 from carebridge.billing.models import Claim, ClaimAttachment
 from carebridge.coverage.models import Coverage
+from carebridge.fhir import store
 from carebridge.fhir.indexing import SearchParam, extract
 from carebridge.fhir.mappers.claims import (
     claim_response_to_fhir,
@@ -24,7 +25,6 @@ from carebridge.fhir.mappers.claims import (
     preauthorization_to_fhir,
 )
 from carebridge.fhir.mapping import Projection, Rendered, ResourceDef, params
-from carebridge.fhir.models import FhirReference, FhirResource
 from carebridge.fhir.store import Index
 from carebridge.referrals.models import OutsideProvider
 from carebridge.scheduling.models import Appointment
@@ -220,28 +220,15 @@ def _of_coverage(coverage: Coverage, *, billed: bool) -> Iterable[uuid.UUID]:
 # --- ClaimResponse --------------------------------------------------------------------------
 
 
-def _authorization_ids_of_responses(db: Session, ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    """The authorizations of responses already stored, by the response's own id: its
-    ``request`` reference is the authorization id (a uuid5 cannot be turned back)."""
-    rows = db.scalars(
-        select(FhirReference.target_id)
-        .join(FhirResource, FhirResource.pk == FhirReference.resource_pk)
-        .where(
-            FhirResource.resource_type == CLAIM_RESPONSE.type,
-            FhirResource.id.in_([str(i) for i in ids]),
-            FhirReference.param == "request",
-        )
-    )
-    return [uuid.UUID(target) for target in rows]
-
-
 def _claim_responses(db: Session, ids: list[uuid.UUID]) -> Rendered:
     """Accepts authorization ids (what ``feeds`` and a reindex give) and response ids alike;
     an authorization without a decision renders nothing."""
     auths = _authorizations(db, ids)
     missing = set(ids) - {a.id for a in auths}
     if missing:
-        auths += _authorizations(db, _authorization_ids_of_responses(db, sorted(missing)))
+        auths += _authorizations(
+            db, store.referenced_ids(db, CLAIM_RESPONSE.type, sorted(missing), "request")
+        )
     if not auths:
         return
     payers = _payers(db, {a.coverage_id for a in auths})

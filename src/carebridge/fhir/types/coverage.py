@@ -10,6 +10,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, object_session
 
 from carebridge.coverage.models import Coverage, EligibilityCheck, Payer, Plan
+from carebridge.fhir import store
 from carebridge.fhir.indexing import SearchParam, extract
 from carebridge.fhir.mappers.coverage import (
     COVERAGE_PROFILE,
@@ -20,7 +21,6 @@ from carebridge.fhir.mappers.coverage import (
     organization_to_fhir,
 )
 from carebridge.fhir.mapping import Projection, Rendered, ResourceDef, params
-from carebridge.fhir.models import FhirReference, FhirResource
 from carebridge.fhir.store import Index
 from carebridge.security.roles import Permission
 
@@ -179,27 +179,14 @@ def _eligibility_requests(db: Session, ids: list[uuid.UUID]) -> Rendered:
         yield resource, extract(resource, ELIGIBILITY_REQUEST.params, base)
 
 
-def _check_ids_of_responses(db: Session, ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    """The checks of responses already stored, by the response's own id: its ``request``
-    reference is the check id (the response id itself cannot be turned back)."""
-    rows = db.scalars(
-        select(FhirReference.target_id)
-        .join(FhirResource, FhirResource.pk == FhirReference.resource_pk)
-        .where(
-            FhirResource.resource_type == ELIGIBILITY_RESPONSE.type,
-            FhirResource.id.in_([str(i) for i in ids]),
-            FhirReference.param == "request",
-        )
-    )
-    return [uuid.UUID(target) for target in rows]
-
-
 def _eligibility_responses(db: Session, ids: list[uuid.UUID]) -> Rendered:
     """Accepts check ids (what ``feeds`` and a reindex give) and response ids alike."""
     found = _checks(db, ids)
     missing = set(ids) - {check.id for check, _ in found}
     if missing:
-        found += _checks(db, _check_ids_of_responses(db, sorted(missing)))
+        found += _checks(
+            db, store.referenced_ids(db, ELIGIBILITY_RESPONSE.type, sorted(missing), "request")
+        )
     for check, coverage in found:
         resource = eligibility_response_to_fhir(check, coverage)
         base = Index(patient_id=check.patient_id, status=resource["status"])
