@@ -52,6 +52,7 @@ from carebridge.transitions import views as transitions_views
 from carebridge.web import errors
 from carebridge.web import views as web_views
 from carebridge.web.middleware import BodyLimit, RequestContext, RequestIdFilter
+from carebridge.web.routing import SegmentRoutes
 
 # Every router the app serves; each route in them declares its access (see security.deps).
 ROUTERS: tuple[APIRouter, ...] = (
@@ -143,6 +144,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
+    declared = [*app.router.routes, *(r for router in ROUTERS for r in router.routes)]
+    app.router.routes.insert(0, SegmentRoutes(declared))
     app.openapi = lambda: describe_api(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

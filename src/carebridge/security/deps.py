@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Annotated, Any, cast
@@ -54,13 +54,23 @@ def factory_of(request: Request) -> sessionmaker[Session]:
     return factory
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """The request's unit of work (declared with ``scope="function"``: it commits after the
     route function returns and before the response is sent, so a failed commit is an error
-    response, never a false success)."""
+    response, never a false success).
+
+    A read opens its session here, on the event loop: that touches no database, and saves a
+    hand-off to a worker thread per request. A write takes its write lock in a worker, and
+    every commit or rollback runs in one."""
     writes = request.method not in ("GET", "HEAD", "OPTIONS")
-    with unit_of_work(factory_of(request), write=writes) as db:
+    work = unit_of_work(factory_of(request), write=writes)
+    db = await run_in_threadpool(work.__enter__) if writes else work.__enter__()
+    try:
         yield db
+    except BaseException as exc:
+        await run_in_threadpool(work.__exit__, type(exc), exc, exc.__traceback__)
+        raise
+    await run_in_threadpool(work.__exit__, None, None, None)
 
 
 Db = Annotated[Session, Depends(get_db, scope="function")]
