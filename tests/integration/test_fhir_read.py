@@ -46,6 +46,7 @@ def test_metadata_says_what_the_server_does(client: TestClient) -> None:
         "search-type",
         "create",
         "update",
+        "delete",
     ]
     assert {"name": "birthdate", "type": "date"} in patient["searchParam"]
     assert "RelatedPerson:patient" in patient["searchRevInclude"]

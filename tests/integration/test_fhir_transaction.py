@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from carebridge.db.session import unit_of_work
 from carebridge.fhir.models import FhirResource
 from carebridge.patients.models import Patient
+from carebridge.security.roles import Role
 from tests.integration.test_fhir_read import bearer
 from tests.integration.test_fhir_search import register
 
@@ -178,16 +179,29 @@ def test_received_records_are_created_updated_and_deleted(
         client.get(f"/fhir/R4/Observation/{observation['id']}", headers=headers).status_code == 410
     )
     assert client.delete(f"/fhir/R4/Patient/{chart}", headers=headers).status_code == 405
-    # A care plan is one of Carebridge's own records, read-only through FHIR.
-    plan = {
-        "resourceType": "CarePlan",
-        "id": str(uuid.uuid4()),
-        "status": "active",
-        "intent": "plan",
-    }
-    own = client.put(f"/fhir/R4/CarePlan/{plan['id']}", json=plan, headers=headers)
-    assert own.status_code == 405
-    assert "read-only" in own.json()["issue"][0]["diagnostics"]
+    # A location is one of Carebridge's own records with no writer: changed on its screen.
+    place = client.post(
+        "/api/v1/locations",
+        json={"name": "Lakeview " + uuid.uuid4().hex[:6], "timezone": "America/Chicago"},
+        headers=bearer(factory, Role.ADMIN),
+    )
+    assert place.status_code == 201, place.text
+    location = client.get(f"/fhir/R4/Location/{place.json()['id']}", headers=headers).json()
+    for answer in (
+        client.put(f"/fhir/R4/Location/{location['id']}", json=location, headers=headers),
+        client.delete(f"/fhir/R4/Location/{location['id']}", headers=headers),
+    ):
+        assert answer.status_code == 405, answer.text
+        assert "own records" in answer.json()["issue"][0]["diagnostics"]
+    # A Location sent from elsewhere, though, is kept as received like any record sent.
+    sent = {"resourceType": "Location", "name": "County Hospital", "status": "active"}
+    kept = client.post("/fhir/R4/Location", json=sent, headers=headers)
+    assert kept.status_code == 201, kept.text
+    renamed = {**kept.json(), "name": "County General Hospital"}
+    again = client.put(f"/fhir/R4/Location/{renamed['id']}", json=renamed, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["name"] == "County General Hospital"
+    assert client.delete(f"/fhir/R4/Location/{renamed['id']}", headers=headers).status_code == 204
     mismatch = client.post(
         "/fhir/R4/Immunization", json=an_observation(f"Patient/{chart}"), headers=headers
     )

@@ -25,9 +25,10 @@ Rendered = Iterable[tuple[dict[str, Any], Index]]
 @dataclass(frozen=True)
 class ResourceDef:
     """``read``: the permission to read or search it; ``write``: to create or update it
-    (None: read-only); ``profile``: the profile its resources claim; ``params``: its search
-    parameters (``_id`` and ``_lastUpdated`` come with every type); ``summary``: the elements
-    ``_summary=true`` keeps."""
+    through its writer (None: no writer, and what is sent is kept as received);
+    ``profile``: the profile its resources claim; ``params``: its search parameters (``_id``
+    and ``_lastUpdated`` come with every type); ``summary``: the elements ``_summary=true``
+    keeps."""
 
     type: str
     read: Permission
@@ -39,10 +40,10 @@ class ResourceDef:
 
     @property
     def interactions(self) -> tuple[str, ...]:
+        """Every type takes writes: through its writer into Carebridge's own records, or kept
+        as received (``transactions``); a delete ends only a resource kept as received."""
         reads = ("read", "vread", "history-instance", "search-type")
-        if self.write is None:
-            return reads
-        return (*reads, "create", "update", *(("delete",) if self.received else ()))
+        return (*reads, "create", "update", "delete")
 
 
 @dataclass(frozen=True)

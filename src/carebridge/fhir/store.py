@@ -173,6 +173,13 @@ def read(db: Session, resource_type: str, resource_id: str) -> Stored | None:
     return None if found is None else stored_of(found)
 
 
+def origin_of(db: Session, pk: int) -> str:
+    """Where a stored resource came from: ``mapped`` (rendered from Carebridge's own records)
+    or ``received``."""
+    origin: str = db.execute(select(FhirResource.origin).where(FhirResource.pk == pk)).scalar_one()
+    return origin
+
+
 def _check_version(current: Stored, if_match: int | None) -> None:
     if if_match is not None and if_match != current.version_id:
         raise FhirError(

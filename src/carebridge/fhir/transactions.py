@@ -3,7 +3,11 @@
 An entry is a POST (create, ``ifNoneExist`` for a conditional create), PUT (update,
 ``ifMatch``), DELETE or GET (read or search). Types kept from Carebridge's own records are
 written through their domain's writer (``writes.WRITERS``: the screens' validation and
-audit); other types are kept as received, as an import keeps them, with server-assigned ids.
+audit); everything else is kept as received, as an import keeps them, with server-assigned
+ids: resources of types Carebridge does not model, of its types that have no writer (a lab's
+Observation, a payer's Claim), and resources that were themselves received (a hospital's
+Condition is corrected as it was sent). A rendering of Carebridge's own records is changed
+only through its writer, or on its screen (405).
 
 In a transaction, ``urn:uuid`` references between entries are resolved to the ids the
 entries get (an entry is applied once everything it points at has been), and the whole
@@ -29,13 +33,13 @@ from carebridge.fhir.indexing import rewrite_references
 from carebridge.fhir.mapping import ResourceDef
 from carebridge.fhir.outcome import operation_outcome
 from carebridge.fhir.received import validate_shape
-from carebridge.fhir.registry import PARAMS, REGISTRY, definition_of
+from carebridge.fhir.registry import PARAMS, definition_of
 from carebridge.fhir.scopes import Grant
 from carebridge.fhir.search import parse
 from carebridge.fhir.writes import WRITERS, record_id
 from carebridge.lib.errors import AppError
 from carebridge.security.audit import Action, Actor, record
-from carebridge.security.roles import allows
+from carebridge.security.roles import Permission, allows
 from carebridge.settings import Settings
 
 MAX_ENTRIES = 1000
@@ -68,19 +72,38 @@ def _definition(kind: str) -> ResourceDef:
     return found
 
 
-def _may_write(ctx: Context, definition: ResourceDef) -> None:
-    needed = definition.write
+def _may_write(ctx: Context, definition: ResourceDef, *, own: bool) -> None:
+    """``own``: the write goes to Carebridge's own records, with its writer's permission;
+    otherwise the resource is kept as received, with the permission received records are
+    written with, whatever the type."""
+    needed = definition.write if own else Permission.HISTORY_WRITE
     if needed is None:
-        raise FhirError(
-            405,
-            "not-supported",
-            f"{definition.type} is kept from Carebridge's own records and is read-only through "
-            "FHIR: change it on its screen or through its JSON API",
-        )
+        raise RuntimeError(f"{definition.type} has a writer but no write permission")
     if not allows(ctx.actor.role, needed):
         raise FhirError(
             403, "forbidden", f"Your role ({ctx.actor.role}) may not write {definition.type}"
         )
+
+
+def _own_record(kind: str, resource_id: str) -> FhirError:
+    return FhirError(
+        405,
+        "not-supported",
+        f"{kind}/{resource_id} is kept from Carebridge's own records: change it on its screen "
+        "or through its JSON API",
+    )
+
+
+def _writes_own(ctx: Context, kind: str, current: store.Stored | None) -> bool:
+    """Whether a write goes through the type's writer (to Carebridge's own records) rather
+    than being kept as received: a type with a writer, unless the resource there was itself
+    received (a hospital's Condition is corrected as the hospital sent it). A rendering of
+    our own records that has no writer cannot be written at all."""
+    origin = store.origin_of(ctx.db, current.pk) if current is not None else None
+    if origin == "mapped" and kind not in WRITERS:
+        assert current is not None
+        raise _own_record(kind, current.id)
+    return kind in WRITERS and origin != "received"
 
 
 def _checked(ctx: Context, stored: store.Stored, need: str) -> store.Stored:
@@ -131,7 +154,8 @@ def create(ctx: Context, resource: dict[str, Any], if_none_exist: str | None = N
     if not isinstance(kind, str):
         raise FhirError(400, "structure", "The resource has no resourceType")
     definition = _definition(kind)
-    _may_write(ctx, definition)
+    own = kind in WRITERS
+    _may_write(ctx, definition, own=own)
     if if_none_exist:
         found = _matches(ctx, kind, if_none_exist, definition)
         if len(found) > 1:
@@ -139,7 +163,7 @@ def create(ctx: Context, resource: dict[str, Any], if_none_exist: str | None = N
         if found:
             return Done("200 OK", _checked(ctx, found[0], "read"))
     resource = rewrite_references(resource, _resolver(ctx))
-    if kind in WRITERS:
+    if own:
         made, warnings = WRITERS[kind].create(ctx.db, ctx.actor, resource, ctx.settings)
         projection.render_pending(ctx.db)
         stored = store.read(ctx.db, kind, str(made))
@@ -160,7 +184,6 @@ def update(
 ) -> Done:
     """PUT: the whole resource; a received one may be created with the client's id."""
     definition = _definition(kind)
-    _may_write(ctx, definition)
     if resource.get("resourceType") != kind:
         raise FhirError(400, "invalid", f"resourceType must be {kind} at {kind}/{resource_id}")
     if resource.get("id") != resource_id:
@@ -171,6 +194,8 @@ def update(
             f"({resource_id})",
         )
     current = store.read(ctx.db, kind, resource_id)
+    own = _writes_own(ctx, kind, current)
+    _may_write(ctx, definition, own=own)
     if current is not None and if_match is not None and if_match != current.version_id:
         raise FhirError(
             412,
@@ -178,7 +203,7 @@ def update(
             f"{kind}/{resource_id} is at version {current.version_id}, not {if_match}",
         )
     resource = rewrite_references(resource, _resolver(ctx))
-    if kind in WRITERS:
+    if own:
         if current is None:
             raise FhirError(404, "not-found", f"No {kind}/{resource_id} (create it with POST)")
         warnings = WRITERS[kind].update(
@@ -204,14 +229,15 @@ def update(
 def delete(ctx: Context, kind: str, resource_id: str) -> Done:
     """DELETE of a received resource (its history stays readable)."""
     definition = _definition(kind)
-    if kind in REGISTRY:
+    current = store.read(ctx.db, kind, resource_id)
+    if current is not None and store.origin_of(ctx.db, current.pk) == "mapped":
         raise FhirError(
             405,
             "not-supported",
-            f"{kind} is one of Carebridge's own records: end or cancel it on its screen",
+            f"{kind}/{resource_id} is one of Carebridge's own records: end or cancel it on "
+            "its screen",
         )
-    _may_write(ctx, definition)
-    current = store.read(ctx.db, kind, resource_id)
+    _may_write(ctx, definition, own=False)
     if current is None or current.deleted:
         return Done("204 No Content")
     _checked(ctx, current, "write")
