@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carebridge.db.session import unit_of_work
 from carebridge.fhir import projection, store
+from carebridge.fhir.models import FhirResource
 from carebridge.patients import bulk, synthetic
 from carebridge.patients import service as patients
 from carebridge.patients.schemas import PatientUpdate
@@ -171,6 +172,13 @@ def test_bulk_seeded_charts_read_over_fhir(
         bundle = client.get(f"/fhir/R4/RelatedPerson?patient={patient_id}", headers=headers)
         found |= {e["resource"]["id"] for e in bundle.json().get("entry", [])}
     assert found == expected
+    # Everything a seeded chart is served as was rendered with it: a reindex adds nothing.
+    with unit_of_work(factory) as db:
+        before = db.execute(select(FhirResource.resource_type, FhirResource.id)).all()
+        projection.reindex(db)
+        after = db.execute(select(FhirResource.resource_type, FhirResource.id)).all()
+    assert sorted(after) == sorted(before)
+    assert {"Observation", "MedicationRequest"} <= {kind for kind, _id in before}
 
 
 def test_reindex_writes_search_rows_a_rendering_lacks(

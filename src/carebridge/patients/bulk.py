@@ -78,16 +78,19 @@ ENTITY_TYPES = {
     "past_events": models.PastEvent.__name__,
 }
 VERSIONS = RecordVersion.__tablename__
-# The FHIR type each table's rows are served as (social history and past events are not).
-SERVED_AS = {
-    "related_persons": "RelatedPerson",
-    "sharing_consents": "Consent",
-    "contact_consents": "Consent",
-    "conditions": "Condition",
-    "allergies": "AllergyIntolerance",
-    "medications": "MedicationStatement",
-    "family_history": "FamilyMemberHistory",
-}
+# The FHIR types each table's rows are served as (past events are not; a medication with a
+# prescriber is an order as well as a statement).
+SERVED_AS = (
+    ("related_persons", "RelatedPerson"),
+    ("sharing_consents", "Consent"),
+    ("contact_consents", "Consent"),
+    ("conditions", "Condition"),
+    ("allergies", "AllergyIntolerance"),
+    ("medications", "MedicationStatement"),
+    ("medications", "MedicationRequest"),
+    ("family_history", "FamilyMemberHistory"),
+    ("social_history", "Observation"),
+)
 NO_KNOWN = "no-known-allergies"
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -180,7 +183,7 @@ def insert_patients(
         db.flush()
         # Readable over FHIR like any other chart.
         projection.render_new(db, "Patient", ids)
-        for name, kind in SERVED_AS.items():
+        for name, kind in SERVED_AS:
             projection.render_new(db, kind, [r["id"] for r in rows[name]])
         no_known = [r["id"] for r in rows["patients"] if r["allergy_status"] == NO_KNOWN]
         projection.render_new(db, "AllergyIntolerance", no_known)  # served under the chart's id
