@@ -1,6 +1,7 @@
 """Real FHIR clients against a running Carebridge over HTTP: fhirpy (create, read, search
-with paging and counting, update, includes) and fhirclient (in the oracle venv: create, read,
-search across pages, update). Their requests are the ones apps and payer systems send."""
+with paging and counting, update, includes; a problem recorded and resolved) and fhirclient
+(in the oracle venv: create, read, search across pages, update). Their requests are the ones
+apps and payer systems send."""
 
 from __future__ import annotations
 
@@ -93,3 +94,33 @@ def test_fhirclient_creates_reads_searches_and_updates(live_server: LiveServer) 
     assert seen["updated_version"] == "2"
     assert seen["reread_given"] == ["Ada", "Lovelace"]
     assert seen["reread_version"] == "2"
+
+
+def test_fhirpy_records_and_resolves_a_problem(live_server: LiveServer) -> None:
+    client = SyncFHIRClient(
+        f"{live_server.url}/fhir/R4", authorization=f"Bearer {_token(live_server)}"
+    )
+    patient = client.resource(
+        "Patient",
+        name=[{"family": "Fhirpy" + uuid.uuid4().hex[:6], "given": ["Dora"]}],
+        gender="female",
+        birthDate="1949-11-02",
+    )
+    patient.save()
+    clinical = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+    problem = client.resource(
+        "Condition",
+        clinicalStatus={"coding": [{"system": clinical, "code": "active"}]},
+        code={"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I10"}]},
+        subject=patient.to_reference(),
+    )
+    problem.save()
+    assert problem.id
+    assert problem["code"]["coding"][0]["display"] == "Essential (primary) hypertension"
+    problem["clinicalStatus"] = {"coding": [{"system": clinical, "code": "resolved"}]}
+    problem.save()
+    again = client.reference("Condition", problem.id).to_resource()
+    assert again["clinicalStatus"]["coding"][0]["code"] == "resolved"
+    assert again["meta"]["versionId"] == "2"
+    found = client.resources("Condition").search(patient=patient.id).fetch()
+    assert [c.id for c in found] == [problem.id]

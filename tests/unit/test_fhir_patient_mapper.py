@@ -21,7 +21,6 @@ from carebridge.fhir.mappers.patients import (
     patient_to_fhir,
     patient_update_from_fhir,
     related_person_from_fhir,
-    related_person_patient_reference,
     related_person_to_fhir,
     related_person_update_from_fhir,
 )
@@ -380,7 +379,6 @@ def test_related_person_renders_and_round_trips() -> None:
         "personal-representative",
     ]
     assert resource["name"] == [{"text": "Rosa Garcia"}]
-    assert related_person_patient_reference(resource) == f"Patient/{person.patient_id}"
 
     create, warnings = related_person_from_fhir(resource)
     assert warnings == []
@@ -439,6 +437,3 @@ def test_related_person_from_outside() -> None:
         "required",
         ["RelatedPerson.relationship"],
     )
-    with pytest.raises(FhirError) as refused:
-        related_person_patient_reference(nobody)
-    assert refused.value.expression == ["RelatedPerson.patient"]

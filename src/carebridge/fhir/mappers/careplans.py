@@ -16,11 +16,19 @@ every empty element dropped. Choices made where R4 and the records do not meet:
 - A Carebridge user is referred to as the scheduling Practitioner linked to them where there
   is one, else by name only (users are not served as a type).
 
-Left out: an activity's plain words (no activity element holds words for the patient;
+Goal measurements are Observations of their own (``mappers.observations``). Left out: an
+activity's plain words (no activity element holds words for the patient;
 ``progress`` is for notes on how it is going); a goal's problem (``Goal.addresses`` would
 need the problem served on its own, and its words would go stale when the problem is
-renamed); goal measurements (not served as Observations); members' phone, email and note
+renamed); members' phone, email and note
 (CareTeam.participant has no place for them); the plan's review dates and template.
+
+Reading (FHIR create and update) gives the care plan screens' inputs: a CarePlan's title,
+description, status and period; a Goal's description, note (its words for the patient),
+lifecycle status, achievement status (set by hand), and one target, whose measure is kept in
+words and whose quantity or range is read as the goal form reads a typed target ("< 7",
+"between 70 and 180"). A Goal belongs to a plan, which R4 Goal cannot name: the patient's one
+open plan, or the plan the ``urn:carebridge:care-plan`` extension refers to.
 """
 
 from __future__ import annotations
@@ -29,9 +37,11 @@ import datetime as dt
 import html
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, cast
 
+from carebridge.careplans import targets
 from carebridge.careplans.codes import ACTIVITY_KINDS, TEAM_ROLES
 from carebridge.careplans.models import (
     CarePlan,
@@ -40,8 +50,23 @@ from carebridge.careplans.models import (
     CareTeamMember,
     Goal,
 )
-from carebridge.fhir.mappers.patients import SNOMED, _coding, _prune
+from carebridge.careplans.schemas import CarePlanCreate, CarePlanUpdate, GoalCreate, GoalUpdate
+from carebridge.fhir.errors import FhirError
+from carebridge.fhir.mappers.history import concept_words
+from carebridge.fhir.mappers.patients import (
+    META_KEYS,
+    SNOMED,
+    _coding,
+    _codings,
+    _full_date,
+    _items,
+    _object,
+    _prune,
+    _Reading,
+    _text,
+)
 from carebridge.fhir.mappers.tasks import instant
+from carebridge.lib.errors import ValidationFailed
 from carebridge.patients.models import Patient
 
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
@@ -283,3 +308,211 @@ def care_team_to_fhir(
         "participant": participants,
     }
     return cast(dict[str, Any], _prune(resource))
+
+
+# --- reading: CarePlan and Goal -> the care plan screens' fields -----------------------------
+
+# The plan a new Goal belongs to, when the patient has more than one open (R4 Goal has no
+# element for it: CarePlan.goal points the other way).
+CARE_PLAN_EXTENSION = "urn:carebridge:care-plan"
+CAREPLAN_KEYS = frozenset(
+    {"status", "intent", "category", "title", "description", "subject", "period", "created"}
+)
+# Made on the plan's screen: its problems, goals (a Goal is created on its own) and activities.
+CAREPLAN_PARTS = frozenset({"contained", "addresses", "goal", "activity"})
+GOAL_KEYS = frozenset(
+    {"lifecycleStatus", "achievementStatus", "description", "subject", "target", "note"}
+)
+# The service's fields -> the elements they come from.
+CAREPLAN_PATHS = {
+    "title": "CarePlan.title",
+    "description": "CarePlan.description",
+    "status": "CarePlan.status",
+    "start_on": "CarePlan.period.start",
+    "end_on": "CarePlan.period.end",
+}
+GOAL_PATHS = {
+    "description": "Goal.description",
+    "plain_words": "Goal.note",
+    "measure": "Goal.target.measure",
+    "target": "Goal.target",
+    "unit": "Goal.target",
+    "due_on": "Goal.target.dueDate",
+    "lifecycle_status": "Goal.lifecycleStatus",
+    "achievement_status": "Goal.achievementStatus",
+}
+
+
+def _read_careplan(resource: Mapping[str, Any]) -> _Reading:
+    reading = _Reading("CarePlan", resource)
+    reading.paths.update(CAREPLAN_PATHS)
+    for key in ("title", "description", "status"):
+        reading.put(key, _text(resource, key, "CarePlan"), f"CarePlan.{key}")
+    period = _object(resource, "period", "CarePlan") or {}
+    for key, field in (("start", "start_on"), ("end", "end_on")):
+        where = f"CarePlan.period.{key}"
+        sent = _text(period, key, "CarePlan.period")
+        reading.put(field, _full_date(sent, where), where)
+        if sent is not None and reading.values[field] is None:
+            reading.warn(where, f"{sent!r} is not a full date; not kept")
+    intent = _text(resource, "intent", "CarePlan")
+    if intent not in (None, "plan"):
+        reading.warn("CarePlan.intent", f"{intent!r} not kept (a care plan is a plan)")
+    for where, category in _items(resource, "category", "CarePlan"):
+        if (CAREPLAN_CATEGORY, "assess-plan") not in _codings(category, where):
+            reading.warn(where, "not kept (a care plan is an assessment and plan of treatment)")
+    reading.leftovers(resource, "CarePlan", set(META_KEYS | CAREPLAN_KEYS | CAREPLAN_PARTS))
+    return reading
+
+
+def careplan_from_fhir(resource: Mapping[str, Any]) -> tuple[CarePlanCreate, list[str]]:
+    """A CarePlan as a new blank plan (title, description, status, period) and what of it
+    is not kept: its problems, goals and activities are added on the plan's screen (or a
+    Goal created on its own). The patient is the caller's to resolve."""
+    reading = _read_careplan(resource)
+    reading.require({"title": "CarePlan.title", "status": "CarePlan.status"})
+    for key in sorted(CAREPLAN_PARTS & set(resource)):
+        reading.warn(
+            f"CarePlan.{key}",
+            "not kept (add the plan's problems and activities on its screen; a Goal is "
+            "created with POST Goal)",
+        )
+    reading.values = {k: v for k, v in reading.values.items() if v is not None}
+    return reading.validate(CarePlanCreate, frozenset({"title", "status"})), reading.warnings
+
+
+def careplan_update_from_fhir(resource: Mapping[str, Any], plan: CarePlan) -> CarePlanUpdate | None:
+    """What a PUT of a CarePlan changes in the plan's own fields (None: nothing); an
+    element left out is cleared, where the plan's form may clear it."""
+    reading = _read_careplan(resource)
+    reading.require({"title": "CarePlan.title", "status": "CarePlan.status"})
+    changed = {k: v for k, v in reading.values.items() if v != getattr(plan, k)}
+    if not changed:
+        return None
+    reading.values = {**changed, "version": plan.version}
+    return reading.validate(CarePlanUpdate, frozenset({"title", "status", "version"}))
+
+
+def _quantity_number(quantity: Mapping[str, Any], where: str) -> str:
+    value = quantity.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FhirError(422, "required", f"{where}.value: give a number", expression=[where])
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _read_target(reading: _Reading, target: Mapping[str, Any], where: str) -> None:
+    """The measure, the target as the goal's form takes it typed ("< 7", "between 70 and
+    180") with its unit, and the due date."""
+    measure = _object(target, "measure", where)
+    if measure is not None:
+        reading.put("measure", concept_words(measure, f"{where}.measure"), f"{where}.measure")
+        if measure.get("coding"):
+            reading.warn(f"{where}.measure.coding", "not kept (the measure is kept in words)")
+    quantity = _object(target, "detailQuantity", where)
+    span = _object(target, "detailRange", where)
+    if quantity is not None:
+        path = f"{where}.detailQuantity"
+        comparator = _text(quantity, "comparator", path) or "="
+        reading.put("target", f"{comparator} {_quantity_number(quantity, path)}", path)
+        reading.put("unit", _text(quantity, "unit", path), f"{path}.unit")
+    elif span is not None:
+        path = f"{where}.detailRange"
+        low, high = _object(span, "low", path) or {}, _object(span, "high", path) or {}
+        numbers = (_quantity_number(low, f"{path}.low"), _quantity_number(high, f"{path}.high"))
+        reading.put("target", "between {} and {}".format(*numbers), path)
+        unit = _text(low, "unit", f"{path}.low") or _text(high, "unit", f"{path}.high")
+        reading.put("unit", unit, f"{path}.low.unit")
+    due = _text(target, "dueDate", where)
+    reading.put("due_on", _full_date(due, f"{where}.dueDate"), f"{where}.dueDate")
+    reading.leftovers(target, where, {"measure", "detailQuantity", "detailRange", "dueDate"})
+
+
+def _read_goal(resource: Mapping[str, Any]) -> tuple[_Reading, str | None]:
+    """A Goal as the goal form's fields, and the reference to its plan when one is named."""
+    reading = _Reading("Goal", resource)
+    reading.paths.update(GOAL_PATHS)
+    reading.put(
+        "lifecycle_status", _text(resource, "lifecycleStatus", "Goal"), "Goal.lifecycleStatus"
+    )
+    achieved = _object(resource, "achievementStatus", "Goal")
+    codes = [c for s, c in _codings(achieved, "Goal.achievementStatus") if s == GOAL_ACHIEVEMENT]
+    reading.put("achievement_status", codes[0] if codes else None, "Goal.achievementStatus")
+    text = concept_words(_object(resource, "description", "Goal"), "Goal.description")
+    reading.put("description", text, "Goal.description")
+    notes = [n for w, note in _items(resource, "note", "Goal") if (n := _text(note, "text", w))]
+    reading.put("plain_words", "\n\n".join(notes) or None, "Goal.note")
+    targets = _items(resource, "target", "Goal")
+    for field in ("measure", "target", "unit", "due_on"):
+        reading.put(field, None, GOAL_PATHS[field])
+    if targets:
+        _read_target(reading, targets[0][1], targets[0][0])
+    for where, _target in targets[1:]:
+        reading.warn(where, "not kept (a goal has one target)")
+    plan = None
+    kept_extensions = []
+    for where, extension in _items(resource, "extension", "Goal"):
+        if extension.get("url") != CARE_PLAN_EXTENSION:
+            kept_extensions.append(extension)
+            continue
+        value = _object(extension, "valueReference", where) or {}
+        plan = _text(value, "reference", f"{where}.valueReference")
+    others = {**resource, "extension": kept_extensions}
+    reading.leftovers(others, "Goal", set(META_KEYS | GOAL_KEYS))
+    return reading, plan
+
+
+GOAL_REQUIRED = frozenset({"description", "lifecycle_status"})
+
+
+def goal_from_fhir(resource: Mapping[str, Any]) -> tuple[GoalCreate, str | None, list[str]]:
+    """A Goal as the goal form's new goal; the reference to the plan it goes on when the
+    ``urn:carebridge:care-plan`` extension names one (the caller resolves it, and the
+    patient); and what of it is not kept. A new goal's achievement is worked out from its
+    measurements."""
+    reading, plan = _read_goal(resource)
+    reading.require({"description": "Goal.description", "lifecycle_status": "Goal.lifecycleStatus"})
+    if reading.values.pop("achievement_status", None) not in (None, "in-progress"):
+        reading.warn(
+            "Goal.achievementStatus",
+            "not kept (a new goal is in progress; set it with an update, or it follows the "
+            "measurements)",
+        )
+    reading.values = {k: v for k, v in reading.values.items() if v is not None}
+    return reading.validate(GoalCreate, GOAL_REQUIRED), plan, reading.warnings
+
+
+def _same_target(goal: Goal, typed: str | None, unit: str | None) -> bool:
+    if typed is None:
+        return goal.comparator is None
+    try:
+        sent = targets.parse(typed)
+    except ValidationFailed as exc:
+        raise FhirError(
+            422, "value", f"Goal.target: {exc.detail}", expression=["Goal.target"]
+        ) from exc
+    held = targets.from_columns(goal.comparator, goal.target_low, goal.target_high, None)
+    return held is not None and held == replace(sent, unit=None) and unit == goal.unit
+
+
+def goal_update_from_fhir(
+    resource: Mapping[str, Any], goal: Goal
+) -> tuple[GoalUpdate | None, str | None]:
+    """What a PUT of a Goal changes (None: nothing), and the plan it names, if any. An
+    achievement status that differs from the goal's is a person's judgment, set by hand as
+    on the goal's form."""
+    reading, plan = _read_goal(resource)
+    reading.require({"description": "Goal.description", "lifecycle_status": "Goal.lifecycleStatus"})
+    values = reading.values
+    changed = {
+        k: values[k]
+        for k in ("description", "plain_words", "measure", "due_on", "lifecycle_status")
+        if values[k] != getattr(goal, k)
+    }
+    if values["achievement_status"] not in (None, goal.achievement_status):
+        changed["achievement_status"] = values["achievement_status"]
+    if not _same_target(goal, values["target"], values["unit"]):
+        changed.update(target=values["target"], unit=values["unit"])
+    if not changed:
+        return None, plan
+    reading.values = {**changed, "version": goal.version}
+    return reading.validate(GoalUpdate, GOAL_REQUIRED | {"version"}), plan

@@ -8,18 +8,43 @@ except where R4 has a code for it (MedicationStatement ``patientspecified``); a 
 ``prescriber`` (a name, not a Practitioner); an allergy's severity without reactions
 (``reaction.manifestation`` is required); a consent's ``note`` and a contact consent's
 ``source`` text (R4 Consent has neither a note nor a text source); the document's
-SHA-256 (``Attachment.hash`` is SHA-1). Social history and past events are not served: their
-clean homes (Observation with US Core's smoking-status and social-history profiles; Procedure
-and Encounter) need codes and dates the records do not hold.
+SHA-256 (``Attachment.hash`` is SHA-1); past events (their clean homes, Procedure and
+Encounter, need codes and dates the records do not hold). Social history is served as
+Observations (``mappers.observations``).
+
+Reading (FHIR create and update) builds the history screens' own inputs, so a Condition,
+AllergyIntolerance or MedicationStatement sent to us is checked like one typed on the
+screen: a required value missing or refused is a 422 naming its FHIR path; an optional one
+the chart cannot keep is named in a warning. The chart keeps an allergy's substance in words
+(no code), one code per problem (ICD-10-CM, else SNOMED CT), one dosage, reason and severity;
+an entry sent by another system is "imported" (a medication the patient reported, category
+``patientspecified``, is "reported").
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
-from carebridge.fhir.mappers.patients import ROLE_CLASS, ROLE_CODE, SNOMED, _coding, _prune
+from carebridge.fhir.errors import FhirError
+from carebridge.fhir.mappers.patients import (
+    META_KEYS,
+    ROLE_CLASS,
+    ROLE_CODE,
+    SNOMED,
+    _coding,
+    _codings,
+    _full_date,
+    _items,
+    _object,
+    _prune,
+    _Reading,
+    _strings,
+    _text,
+)
 from carebridge.patients.codes import RELATIONSHIPS, SHARING_CATEGORIES
 from carebridge.patients.models import (
     Allergy,
@@ -31,7 +56,8 @@ from carebridge.patients.models import (
     Patient,
     SharingConsent,
 )
-from carebridge.patients.terminology import LOINC, RXNORM
+from carebridge.patients.schemas import AllergyCreate, ConditionCreate, MedicationCreate
+from carebridge.patients.terminology import ICD10CM, LOINC, RXNORM
 
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
 CONDITION_PROFILE = US_CORE + "us-core-condition-problems-health-concerns"
@@ -436,3 +462,423 @@ def document_to_fhir(
             else None,
         }
     )
+
+
+# --- reading: Condition, AllergyIntolerance, MedicationStatement -> the history screens -----
+
+ERROR = "entered-in-error"
+# A history entry sent by another system (the chart's "imported" source).
+SENT_SOURCE = "imported"
+NO_KNOWN_ALLERGY_CODE = NO_KNOWN_ALLERGY[1]
+# Narrower "no known ..." statements: the chart has only "no known allergies" for them.
+NARROWER_NO_KNOWN = {
+    "409137002": "no known drug allergy",
+    "429625007": "no known food allergy",
+    "428607008": "no known environmental allergy",
+}
+SEVERITY_ORDER = ("mild", "moderate", "severe")
+
+CONDITION_KEYS = frozenset(
+    {
+        "clinicalStatus",
+        "verificationStatus",
+        "category",
+        "code",
+        "subject",
+        "onsetDateTime",
+        "abatementDateTime",
+        "recordedDate",
+        "note",
+    }
+)
+ALLERGY_KEYS = frozenset(
+    {
+        "clinicalStatus",
+        "verificationStatus",
+        "type",
+        "category",
+        "criticality",
+        "code",
+        "patient",
+        "onsetDateTime",
+        "recordedDate",
+        "note",
+        "reaction",
+    }
+)
+MEDICATION_KEYS = frozenset(
+    {
+        "status",
+        "category",
+        "medicationCodeableConcept",
+        "subject",
+        "effectivePeriod",
+        "effectiveDateTime",
+        "dateAsserted",
+        "reasonCode",
+        "note",
+        "dosage",
+    }
+)
+
+
+def concept_words(concept: Mapping[str, Any] | None, path: str) -> str | None:
+    """A CodeableConcept in words: its text, else the display of its first coding."""
+    if concept is None:
+        return None
+    text = _text(concept, "text", path)
+    if text:
+        return text
+    for where, coding in _items(concept, "coding", path):
+        display = _text(coding, "display", where)
+        if display:
+            return display
+    return None
+
+
+def _status(resource: Mapping[str, Any], key: str, system: str, root: str) -> str | None:
+    """The code, from ``system``, of a status CodeableConcept (a required binding)."""
+    path = f"{root}.{key}"
+    concept = _object(resource, key, root)
+    if concept is None:
+        return None
+    codes = [code for found, code in _codings(concept, path) if found == system]
+    if not codes:
+        raise FhirError(422, "value", f"{path}: give a code from {system}", expression=[path])
+    return codes[0]
+
+
+def _put_day(reading: _Reading, node: Mapping[str, Any], key: str, field: str, path: str) -> None:
+    where = f"{path}.{key}"
+    value = _text(node, key, path)
+    day = _full_date(value, where)
+    if day is not None:
+        reading.put(field, day, where)
+    elif value is not None:
+        reading.warn(where, f"{value!r} is not a full date; not kept")
+
+
+def _put_notes(reading: _Reading, resource: Mapping[str, Any]) -> None:
+    """Every note's text, as the entry's one note."""
+    texts = [
+        text
+        for where, note in _items(resource, "note", reading.root)
+        if (text := _text(note, "text", where))
+    ]
+    if texts:
+        reading.put("note", "\n\n".join(texts), f"{reading.root}.note")
+
+
+def _read_condition(resource: Mapping[str, Any]) -> _Reading:
+    """A Condition as the problem list's fields: one ICD-10-CM code (else SNOMED CT, whose
+    words the chart keeps as its display), the statuses, onset, abatement and notes."""
+    reading = _Reading("Condition", resource)
+    path = "Condition.code"
+    reading.paths.update(
+        code=path, code_system=path, display=path, clinical_status="Condition.clinicalStatus"
+    )
+    concept = _object(resource, "code", "Condition")
+    codings = _items(concept, "coding", path) if concept else []
+    chosen = next((c for c in codings if c[1].get("system") == ICD10CM), None) or next(
+        (c for c in codings if c[1].get("system") == SNOMED), None
+    )
+    if chosen is None:
+        raise FhirError(
+            422,
+            "required",
+            f"{path}: give an ICD-10-CM or SNOMED CT coding of the problem",
+            expression=[path],
+        )
+    where, coding = chosen
+    snomed = coding.get("system") == SNOMED
+    reading.put("code_system", "snomed" if snomed else "icd-10-cm", where)
+    reading.put("code", _text(coding, "code", where), f"{where}.code")
+    if snomed:
+        display = _text(coding, "display", where) or _text(concept or {}, "text", path)
+        reading.put("display", display, f"{where}.display")
+    for other, _coding_sent in codings:
+        if other != where:
+            reading.warn(other, "not kept (the chart keeps one code for a problem)")
+    verification = _status(resource, "verificationStatus", CONDITION_VERIFICATION, "Condition")
+    clinical = _status(resource, "clinicalStatus", CONDITION_CLINICAL, "Condition")
+    if verification == ERROR:
+        reading.put("clinical_status", ERROR, "Condition.verificationStatus")
+    else:
+        if clinical is not None:
+            reading.put("clinical_status", clinical, "Condition.clinicalStatus")
+        if verification is not None:
+            reading.put("verification_status", verification, "Condition.verificationStatus")
+    for where, category in _items(resource, "category", "Condition"):
+        if (CONDITION_CATEGORY, "problem-list-item") not in _codings(category, where):
+            reading.warn(where, "not kept (the chart keeps a problem list)")
+    _put_day(reading, resource, "onsetDateTime", "onset_date", "Condition")
+    _put_day(reading, resource, "abatementDateTime", "abatement_date", "Condition")
+    _put_notes(reading, resource)
+    reading.leftovers(resource, "Condition", set(META_KEYS | CONDITION_KEYS))
+    return reading
+
+
+def _read_reactions(reading: _Reading, resource: Mapping[str, Any]) -> None:
+    """Every manifestation in words; the chart keeps one severity, the worst one sent."""
+    severities: list[tuple[int, str, str]] = []
+    for where, reaction in _items(resource, "reaction", reading.root):
+        for item, manifestation in _items(reaction, "manifestation", where):
+            words = concept_words(manifestation, item)
+            if words:
+                reading.append("reactions", words, item)
+        severity = _text(reaction, "severity", where)
+        if severity in SEVERITY_ORDER:
+            severities.append((SEVERITY_ORDER.index(severity), severity, f"{where}.severity"))
+        elif severity is not None:
+            reading.warn(f"{where}.severity", f"{severity!r} is not a severity; not kept")
+        reading.leftovers(reaction, where, {"manifestation", "severity"})
+    if severities:
+        _rank, severity, where = max(severities)
+        reading.put("severity", severity, where)
+
+
+def _read_allergy(resource: Mapping[str, Any]) -> _Reading:
+    """An AllergyIntolerance as the allergy list's fields: the substance in words (the chart
+    keeps no code for it), type, category, criticality, status, onset, reactions, notes."""
+    root = "AllergyIntolerance"
+    reading = _Reading(root, resource)
+    reading.paths.update(substance=f"{root}.code", clinical_status=f"{root}.clinicalStatus")
+    concept = _object(resource, "code", root)
+    substance = concept_words(concept, f"{root}.code")
+    if substance is None:
+        raise FhirError(
+            422,
+            "required",
+            f"{root}.code: give the substance (its text, or a coding's display)",
+            expression=[f"{root}.code"],
+        )
+    reading.put("substance", substance, f"{root}.code")
+    if concept is not None and concept.get("coding"):
+        reading.warn(f"{root}.code.coding", "not kept (the chart keeps the substance in words)")
+    verification = _status(resource, "verificationStatus", ALLERGY_VERIFICATION, root)
+    clinical = _status(resource, "clinicalStatus", ALLERGY_CLINICAL, root)
+    if verification == "refuted":
+        raise FhirError(
+            422,
+            "value",
+            f"{root}.verificationStatus: the chart keeps no refuted allergies; mark the entry "
+            "inactive or entered in error",
+            expression=[f"{root}.verificationStatus"],
+        )
+    if verification == ERROR:
+        reading.put("clinical_status", ERROR, f"{root}.verificationStatus")
+    elif clinical is not None:
+        reading.put("clinical_status", clinical, f"{root}.clinicalStatus")
+    if verification not in (None, ERROR, "confirmed"):
+        reading.warn(
+            f"{root}.verificationStatus",
+            f"{verification} not kept (the chart does not record whether it was confirmed)",
+        )
+    for key in ("type", "criticality"):
+        if (value := _text(resource, key, root)) is not None:
+            reading.put(key, value, f"{root}.{key}")
+    categories = _strings(resource, "category", root)
+    if categories:
+        reading.put("category", categories[0], f"{root}.category[0]")
+    for index in range(1, len(categories)):
+        reading.warn(f"{root}.category[{index}]", "not kept (the chart keeps one category)")
+    _put_day(reading, resource, "onsetDateTime", "onset_date", root)
+    _read_reactions(reading, resource)
+    _put_notes(reading, resource)
+    reading.leftovers(resource, root, set(META_KEYS | ALLERGY_KEYS))
+    return reading
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _read_dosage(reading: _Reading, resource: Mapping[str, Any]) -> None:
+    """The chart keeps a dose, a route and a frequency as typed, and shows them as one
+    text: a dosage's text is kept as the dose (with the route, when the text does not say
+    it); without a text, the dose quantity, the route and the timing's code in words."""
+    dosages = _items(resource, "dosage", reading.root)
+    for where, _dosage in dosages[1:]:
+        reading.warn(where, "not kept (the chart keeps one dosage)")
+    if not dosages:
+        return
+    where, dosage = dosages[0]
+    text = _text(dosage, "text", where)
+    route = concept_words(_object(dosage, "route", where), f"{where}.route")
+    if route and not (text and route.lower() in text.lower()):
+        reading.put("route", route, f"{where}.route")
+    if text:
+        reading.put("dose", text, f"{where}.text")
+        return
+    amounts = _items(dosage, "doseAndRate", where)
+    quantity = _object(amounts[0][1], "doseQuantity", amounts[0][0]) if amounts else None
+    if quantity is not None and quantity.get("value") is not None:
+        unit = _text(quantity, "unit", "doseQuantity") or _text(quantity, "code", "doseQuantity")
+        dose = " ".join(p for p in (_number(quantity["value"]), unit) if p)
+        reading.put("dose", dose, f"{amounts[0][0]}.doseQuantity")
+    timing = _object(dosage, "timing", where)
+    code = _object(timing, "code", f"{where}.timing") if timing else None
+    frequency = concept_words(code, f"{where}.timing.code")
+    if frequency:
+        reading.put("frequency", frequency, f"{where}.timing.code")
+    elif timing:
+        reading.warn(f"{where}.timing", "not kept without a text or a timing code")
+    reading.leftovers(dosage, where, {"text", "route", "doseAndRate", "timing", "sequence"})
+
+
+def _read_medication(resource: Mapping[str, Any]) -> _Reading:
+    """A MedicationStatement as the medication list's fields: the medicine in words with
+    its RxNorm code, status, dates, dosage, reason and notes; one the patient or a caregiver
+    reported (category patientspecified) is "reported", one from elsewhere "imported"."""
+    root = "MedicationStatement"
+    reading = _Reading(root, resource)
+    medicine = f"{root}.medicationCodeableConcept"
+    reading.paths.update(name=medicine, status=f"{root}.status")
+    if resource.get("medicationReference") is not None:
+        raise FhirError(
+            422,
+            "not-supported",
+            f"{root}.medicationReference: send the medicine as medicationCodeableConcept "
+            "(its name, and its RxNorm code)",
+            expression=[f"{root}.medicationReference"],
+        )
+    if (status := _text(resource, "status", root)) is not None:
+        reading.put("status", status, f"{root}.status")
+    concept = _object(resource, "medicationCodeableConcept", root)
+    name = concept_words(concept, medicine)
+    if name is None:
+        raise FhirError(
+            422,
+            "required",
+            f"{medicine}: give the medicine's name (its text, or a coding's display)",
+            expression=[medicine],
+        )
+    reading.put("name", name, medicine)
+    if concept is not None:
+        for where, coding in _items(concept, "coding", medicine):
+            code = _text(coding, "code", where)
+            if coding.get("system") == RXNORM and code and "rxnorm" not in reading.values:
+                reading.put("rxnorm", code, f"{where}.code")
+            else:
+                reading.warn(where, "not kept (the chart keeps one RxNorm code)")
+    period = _object(resource, "effectivePeriod", root)
+    if period is not None:
+        _put_day(reading, period, "start", "start_date", f"{root}.effectivePeriod")
+        _put_day(reading, period, "end", "stop_date", f"{root}.effectivePeriod")
+    _put_day(reading, resource, "effectiveDateTime", "start_date", root)
+    _read_dosage(reading, resource)
+    reasons = _items(resource, "reasonCode", root)
+    if reasons:
+        reading.put("reason", concept_words(reasons[0][1], reasons[0][0]), reasons[0][0])
+    for where, _reason in reasons[1:]:
+        reading.warn(where, "not kept (the chart keeps one reason)")
+    category = _object(resource, "category", root)
+    reported = (MEDICATION_CATEGORY, "patientspecified") in _codings(category, f"{root}.category")
+    reading.put("source", "reported" if reported else SENT_SOURCE, f"{root}.category")
+    if category is not None and not reported:
+        reading.warn(f"{root}.category", "not kept (the chart records who reported it)")
+    _put_notes(reading, resource)
+    reading.leftovers(resource, root, set(META_KEYS | MEDICATION_KEYS))
+    return reading
+
+
+# Each type: how it is read, the field its status goes in, the one its end date goes in,
+# and the fields without which there is no entry.
+_READERS: dict[str, tuple[Callable[[Mapping[str, Any]], _Reading], str, str | None]] = {
+    "Condition": (_read_condition, "clinical_status", "abatement_date"),
+    "AllergyIntolerance": (_read_allergy, "clinical_status", None),
+    "MedicationStatement": (_read_medication, "status", "stop_date"),
+}
+_REQUIRED = {
+    "Condition": frozenset(
+        {"code", "code_system", "display", "clinical_status", "verification_status"}
+    ),
+    "AllergyIntolerance": frozenset({"substance", "clinical_status"}),
+    "MedicationStatement": frozenset({"name", "status"}),
+}
+_SCHEMAS: dict[str, type[ConditionCreate | AllergyCreate | MedicationCreate]] = {
+    "Condition": ConditionCreate,
+    "AllergyIntolerance": AllergyCreate,
+    "MedicationStatement": MedicationCreate,
+}
+
+
+def _reader(resource: Mapping[str, Any]) -> tuple[str, _Reading, str, str | None]:
+    kind = str(resource.get("resourceType"))
+    if kind not in _READERS:
+        raise FhirError(400, "invalid", f"{kind} is not a health-history type")
+    read, status_field, end_field = _READERS[kind]
+    return kind, read(resource), status_field, end_field
+
+
+def history_item_from_fhir(
+    resource: Mapping[str, Any],
+) -> tuple[ConditionCreate | AllergyCreate | MedicationCreate, list[str]]:
+    """A Condition, AllergyIntolerance or MedicationStatement as the history screen's new
+    entry (the patient is the caller's to resolve), and a warning for each element the
+    chart cannot keep. A missing or invalid required value is a 422 naming its path; a new
+    entry cannot start entered in error."""
+    kind, reading, status_field, _end = _reader(resource)
+    if reading.values.get(status_field) == ERROR:
+        path = reading.paths[status_field]
+        raise FhirError(
+            422,
+            "value",
+            f"{path}: a new entry cannot be entered in error",
+            expression=[path],
+        )
+    reading.values.setdefault("source", SENT_SOURCE)
+    reading.values = {k: v for k, v in reading.values.items() if v is not None}
+    return reading.validate(_SCHEMAS[kind], _REQUIRED[kind]), reading.warnings
+
+
+@dataclass(frozen=True)
+class HistoryChange:
+    """What an update of a history entry may change, as the entry's status form does: the
+    status, the note and the end date (a problem's abatement, a medication's stop)."""
+
+    status: str | None
+    note: str | None
+    end_date: dt.date | None
+    paths: dict[str, str]  # each field's FHIR element
+
+
+def history_change_from_fhir(resource: Mapping[str, Any]) -> HistoryChange:
+    kind, reading, status_field, end_field = _reader(resource)
+    values = reading.values
+    return HistoryChange(
+        status=values.get(status_field),
+        note=values.get("note"),
+        end_date=values.get(end_field) if end_field else None,
+        paths={
+            "status": reading.paths[status_field],
+            "note": f"{kind}.note",
+            "end_date": reading.paths.get(end_field or "", kind),
+        },
+    )
+
+
+def no_known_allergies_from_fhir(resource: Mapping[str, Any]) -> tuple[str, list[str]] | None:
+    """The clinical status of an AllergyIntolerance that states "no known allergies"
+    (SNOMED CT 716186003), and what of it is not kept; None for any other allergy. The
+    narrower statements (no known drug, food or environmental allergy) are a 422: the chart
+    has no place for them, and taking them as "no known allergies" would say too much."""
+    root = "AllergyIntolerance"
+    concept = _object(resource, "code", root)
+    codes = {code for system, code in _codings(concept, f"{root}.code") if system == SNOMED}
+    for code, words in NARROWER_NO_KNOWN.items():
+        if code in codes:
+            raise FhirError(
+                422,
+                "not-supported",
+                f"{root}.code: the chart records {words} only as no known allergies at all "
+                f"({SNOMED}|{NO_KNOWN_ALLERGY_CODE}); send that, or the allergies themselves",
+                expression=[f"{root}.code"],
+            )
+    if NO_KNOWN_ALLERGY_CODE not in codes:
+        return None
+    reading = _Reading(root, resource)
+    status = _status(resource, "clinicalStatus", ALLERGY_CLINICAL, root) or "active"
+    kept = {"code", "clinicalStatus", "verificationStatus", "patient", "recordedDate"}
+    reading.leftovers(resource, root, set(META_KEYS) | kept)
+    return status, reading.warnings

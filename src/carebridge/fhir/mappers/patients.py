@@ -867,26 +867,11 @@ def _read_related(resource: Mapping[str, Any]) -> _Reading:
     return reading
 
 
-def related_person_patient_reference(resource: Mapping[str, Any]) -> str:
-    """The ``patient`` reference as sent (``Patient/<id>`` or ``urn:uuid:...``): the caller
-    resolves it. Raises FhirError 422 when it is missing."""
-    patient = _object(resource, "patient", "RelatedPerson")
-    reference = _text(patient, "reference", "RelatedPerson.patient") if patient else None
-    if not reference:
-        raise FhirError(
-            422,
-            "required",
-            "RelatedPerson.patient: a reference to the patient is required",
-            expression=["RelatedPerson.patient"],
-        )
-    return reference
-
-
 def related_person_from_fhir(
     resource: Mapping[str, Any],
 ) -> tuple[RelatedPersonCreate, list[str]]:
     """A FHIR RelatedPerson as a RelatedPersonCreate and the warnings; the patient is the
-    caller's to resolve (``related_person_patient_reference``). A relationship is required:
+    caller's to resolve (``writers.common.patient_of``). A relationship is required:
     a v3 RoleCode personal relationship, or the caregiver role alone."""
     reading = _read_related(resource)
     if reading.values.pop("status") != "active":

@@ -9,17 +9,38 @@ which is not served as a resource, so it is left out rather than invented.
 Left out: ``status_reason`` (R4 ServiceRequest has no statusReason; it goes in a note),
 ``appointment_id`` (the visit booked for it is found from the Appointment side), the
 lifecycle dates other than the one scheduled (kept in the record's history).
+
+Reading (FHIR create and update) gives the referral form's fields: the contained provider
+(the caller finds it in the directory, by NPI or name), the service kind, the reason in words
+with the ICD-10-CM reasons as diagnoses, the urgency (``priority``), the attached
+DocumentReferences and the notes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from carebridge.fhir.mappers.patients import _coding, _prune
+from carebridge.fhir.errors import FhirError
+from carebridge.fhir.indexing import reference_target
+from carebridge.fhir.mappers.history import concept_words
+from carebridge.fhir.mappers.patients import (
+    META_KEYS,
+    _coding,
+    _codings,
+    _items,
+    _object,
+    _prune,
+    _Reading,
+    _strings,
+    _text,
+)
 from carebridge.referrals.codes import SERVICE_KINDS, STATUSES
 from carebridge.referrals.models import OutsideProvider, Referral
+from carebridge.referrals.schemas import ReferralCreate, ReferralUpdate
 
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
 SERVICE_REQUEST_PROFILE = US_CORE + "us-core-servicerequest"
@@ -157,3 +178,229 @@ def service_request_to_fhir(
         "note": _notes(referral),
     }
     return cast(dict[str, Any], _prune(resource))
+
+
+# --- reading: ServiceRequest -> the referral screen's fields -------------------------------
+
+REFERRAL_KEYS = frozenset(
+    {
+        "contained",
+        "identifier",
+        "status",
+        "intent",
+        "category",
+        "priority",
+        "code",
+        "subject",
+        "occurrenceDateTime",
+        "authoredOn",
+        "requester",
+        "performer",
+        "reasonCode",
+        "supportingInfo",
+        "note",
+    }
+)
+# The service's fields -> the elements they come from.
+REFERRAL_PATHS = {
+    "provider_id": "ServiceRequest.performer",
+    "service_kind": "ServiceRequest.code",
+    "reason": "ServiceRequest.reasonCode",
+    "diagnoses": "ServiceRequest.reasonCode",
+    "urgency": "ServiceRequest.priority",
+    "attachment_ids": "ServiceRequest.supportingInfo",
+    "note": "ServiceRequest.note",
+}
+DETAILS = ("provider_id", "service_kind", "reason", "urgency", "diagnoses", "note")
+
+
+@dataclass(frozen=True)
+class SentProvider:
+    """The outside provider a ServiceRequest names (contained): found in the directory by
+    its NPI, else by its name."""
+
+    path: str
+    npi: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class SentReferral:
+    direction: str
+    provider: SentProvider
+    status: str | None
+    values: dict[str, Any]  # the referral's fields, the provider's id not yet looked up
+    reading: _Reading
+
+
+def _provider_named(resource: Mapping[str, Any], reference: Any, path: str) -> SentProvider | None:
+    """The contained Practitioner or Organization ``reference`` points at (``#provider``)."""
+    target = reference.get("reference") if isinstance(reference, Mapping) else None
+    if not isinstance(target, str) or not target.startswith("#"):
+        return None
+    for where, contained in _items(resource, "contained", "ServiceRequest"):
+        if contained.get("id") != target[1:]:
+            continue
+        kind = contained.get("resourceType")
+        if kind not in ("Practitioner", "Organization"):
+            raise FhirError(
+                422,
+                "invalid",
+                f"{path}: the outside provider is a Practitioner or an Organization",
+                expression=[path],
+            )
+        npis = [
+            value
+            for ident_path, ident in _items(contained, "identifier", where)
+            if ident.get("system") == NPI and (value := _text(ident, "value", ident_path))
+        ]
+        if kind == "Organization":
+            name = _text(contained, "name", where)
+        else:
+            names = _items(contained, "name", where)
+            name = None
+            if names:
+                first_path, first = names[0]
+                parts = [*_strings(first, "given", first_path), _text(first, "family", first_path)]
+                name = _text(first, "text", first_path) or " ".join(p for p in parts if p) or None
+        return SentProvider(path, npis[0] if npis else None, name)
+    raise FhirError(
+        422, "invalid", f"{path}: {target} is not contained in the resource", expression=[path]
+    )
+
+
+def _read_provider(resource: Mapping[str, Any], reading: _Reading) -> tuple[str, SentProvider]:
+    """Outgoing when the (first) performer is the contained provider; incoming when the
+    requester is (the clinic, the other party, is not served as a resource)."""
+    performers = _items(resource, "performer", "ServiceRequest")
+    requester = _object(resource, "requester", "ServiceRequest")
+    first = _provider_named(resource, performers[0][1], performers[0][0]) if performers else None
+    if first is not None:
+        for where, _performer in performers[1:]:
+            reading.warn(where, "not kept (a referral goes to one provider)")
+        if requester is not None:
+            reading.warn("ServiceRequest.requester", "not kept (the clinic sends the referral)")
+        return "outgoing", first
+    found = _provider_named(resource, requester, "ServiceRequest.requester")
+    if found is None:
+        raise FhirError(
+            422,
+            "required",
+            "ServiceRequest.performer: name the outside provider as a contained Practitioner "
+            "or Organization (with its NPI): the performer of a referral we send, the "
+            "requester of one we receive",
+            expression=["ServiceRequest.performer"],
+        )
+    for where, _performer in performers:
+        reading.warn(where, "not kept (the clinic receives an incoming referral)")
+    return "incoming", found
+
+
+def _read_reasons(resource: Mapping[str, Any], reading: _Reading) -> None:
+    """ICD-10-CM codings are the diagnoses; a reason without one is the reason in words."""
+    words = []
+    for where, concept in _items(resource, "reasonCode", "ServiceRequest"):
+        coded = [code for system, code in _codings(concept, where) if system == ICD10CM]
+        for code in coded:
+            reading.append("diagnoses", code, where)
+        if not coded and (text := concept_words(concept, where)):
+            words.append(text)
+    reading.put("reason", "; ".join(words) or None, "ServiceRequest.reasonCode")
+
+
+def _read_documents(resource: Mapping[str, Any], reading: _Reading) -> None:
+    for where, info in _items(resource, "supportingInfo", "ServiceRequest"):
+        target = reference_target(_text(info, "reference", where) or "")
+        try:
+            document = uuid.UUID(target[1]) if target and target[0] == "DocumentReference" else None
+        except ValueError:
+            document = None
+        if document is None:
+            reading.warn(where, "not kept (a referral carries the patient's documents)")
+        else:
+            reading.append("attachment_ids", document, where)
+
+
+def service_request_from_fhir(
+    resource: Mapping[str, Any], status_note: str | None = None
+) -> SentReferral:
+    """A ServiceRequest as the referral form's fields: the contained outside provider
+    (looked up by the caller), the service kind (``urn:carebridge:referral-service-kind``),
+    the reason (a reason in words; ICD-10-CM reasons are the diagnoses), the urgency, the
+    attached documents and the notes (``status_note``: the note a rendering adds for a
+    decline or cancellation, which is not the referral's own note)."""
+    reading = _Reading("ServiceRequest", resource)
+    reading.paths.update(REFERRAL_PATHS)
+    direction, provider = _read_provider(resource, reading)
+    kinds = [
+        c
+        for s, c in _codings(_object(resource, "code", "ServiceRequest"), "ServiceRequest.code")
+        if s == SERVICE_KIND_SYSTEM
+    ]
+    reading.put("service_kind", kinds[0] if kinds else None, "ServiceRequest.code")
+    _read_reasons(resource, reading)
+    reading.put("urgency", _text(resource, "priority", "ServiceRequest"), "ServiceRequest.priority")
+    _read_documents(resource, reading)
+    notes = [
+        text
+        for where, note in _items(resource, "note", "ServiceRequest")
+        if (text := _text(note, "text", where)) and text != status_note
+    ]
+    reading.put("note", "\n\n".join(notes) or None, "ServiceRequest.note")
+    intent = _text(resource, "intent", "ServiceRequest")
+    if intent not in (None, "order"):
+        reading.warn("ServiceRequest.intent", f"{intent!r} not kept (a referral is an order)")
+    for where, ident in _items(resource, "identifier", "ServiceRequest"):
+        if ident.get("system") != REFERRAL_NUMBER:
+            reading.warn(where, "not kept (a referral is known by its referral number)")
+    if len(_items(resource, "contained", "ServiceRequest")) > 1:
+        reading.warn("ServiceRequest.contained", "only the outside provider is kept")
+    reading.leftovers(resource, "ServiceRequest", set(META_KEYS | REFERRAL_KEYS))
+    status = _text(resource, "status", "ServiceRequest")
+    return SentReferral(direction, provider, status, reading.values, reading)
+
+
+def referral_create(sent: SentReferral, provider_id: uuid.UUID) -> tuple[ReferralCreate, list[str]]:
+    """The new referral, once the caller found its provider in the directory."""
+    reading = sent.reading
+    if reading.values.get("service_kind") is None:
+        raise FhirError(
+            422,
+            "required",
+            f"ServiceRequest.code: give the service kind ({SERVICE_KIND_SYSTEM}: "
+            f"{', '.join(SERVICE_KINDS)})",
+            expression=["ServiceRequest.code"],
+        )
+    reading.values = {
+        **{k: v for k, v in sent.values.items() if v is not None},
+        "direction": sent.direction,
+        "provider_id": provider_id,
+    }
+    required = frozenset({"provider_id", "service_kind", "reason", "urgency", "direction"})
+    return reading.validate(ReferralCreate, required), reading.warnings
+
+
+def referral_update(
+    sent: SentReferral, provider_id: uuid.UUID, referral: Referral, attached: list[uuid.UUID]
+) -> ReferralUpdate | None:
+    """What a PUT changes in the referral's details (None: nothing)."""
+    reading = sent.reading
+    values = {**sent.values, "provider_id": provider_id}
+    held = {
+        "provider_id": referral.provider_id,
+        "service_kind": referral.service_kind,
+        "reason": referral.reason,
+        "urgency": referral.urgency,
+        "diagnoses": [d["code"] for d in referral.diagnoses],
+        "note": referral.note,
+    }
+    values.setdefault("diagnoses", [])
+    values["urgency"] = values.get("urgency") or "routine"
+    changed = {k: values.get(k) for k in DETAILS if values.get(k) != held[k]}
+    if sorted(values.get("attachment_ids", [])) != sorted(attached):
+        changed["attachment_ids"] = values.get("attachment_ids", [])
+    if not changed:
+        return None
+    reading.values = {**changed, "version": referral.version}
+    required = frozenset({"provider_id", "service_kind", "reason", "urgency", "version"})
+    return reading.validate(ReferralUpdate, required)

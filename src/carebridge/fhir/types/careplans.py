@@ -32,6 +32,7 @@ _SUBJECT = SearchParam("subject", "reference", ("subject",), ("Patient",))
 CAREPLAN = ResourceDef(
     "CarePlan",
     Permission.CAREPLAN_READ,
+    write=Permission.CAREPLAN_WRITE,
     profile=US_CORE + "us-core-careplan",
     params=params(
         _PATIENT,
@@ -66,6 +67,7 @@ CAREPLAN = ResourceDef(
 GOAL = ResourceDef(
     "Goal",
     Permission.CAREPLAN_READ,
+    write=Permission.CAREPLAN_WRITE,
     profile=US_CORE + "us-core-goal",
     params=params(
         _PATIENT,

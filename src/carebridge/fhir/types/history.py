@@ -53,6 +53,7 @@ def _patient_params(path: str) -> tuple[SearchParam, ...]:
 CONDITION = ResourceDef(
     "Condition",
     Permission.HISTORY_READ,
+    write=Permission.HISTORY_WRITE,
     profile=US_CORE + "us-core-condition-problems-health-concerns",
     params=params(
         *_patient_params("subject"),
@@ -77,6 +78,7 @@ CONDITION = ResourceDef(
 ALLERGY = ResourceDef(
     "AllergyIntolerance",
     Permission.HISTORY_READ,
+    write=Permission.HISTORY_WRITE,
     profile=US_CORE + "us-core-allergyintolerance",
     params=params(
         *_patient_params("patient"),
@@ -104,6 +106,7 @@ ALLERGY = ResourceDef(
 MEDICATION_STATEMENT = ResourceDef(
     "MedicationStatement",
     Permission.HISTORY_READ,
+    write=Permission.HISTORY_WRITE,
     params=params(
         *_patient_params("subject"),
         SearchParam("status", "token", ("status",)),

@@ -19,7 +19,7 @@ from carebridge.security.roles import Permission
 SERVICE_REQUEST = ResourceDef(
     "ServiceRequest",
     Permission.REFERRAL_READ,
-    None,
+    Permission.REFERRAL_WRITE,
     SERVICE_REQUEST_PROFILE,
     params(
         SearchParam("identifier", "token", ("identifier",)),
