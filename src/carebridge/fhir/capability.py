@@ -16,6 +16,7 @@ PUBLISHED = "2026-11-27"
 EVERYTHING = "http://hl7.org/fhir/OperationDefinition/Patient-everything"
 SYSTEM_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
 PATIENT_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
+GROUP_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
 
 
 def capability_statement(settings: Settings) -> dict[str, Any]:
@@ -47,6 +48,8 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
                 {"name": "everything", "definition": EVERYTHING},
                 {"name": "export", "definition": PATIENT_EXPORT},
             ]
+        if definition.type == "Group":
+            entry["operation"] = [{"name": "export", "definition": GROUP_EXPORT}]
         resources.append(entry)
     resources.append(
         {

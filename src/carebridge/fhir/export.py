@@ -6,6 +6,10 @@ export, cut into parts of at most ``PART_SIZE``. Nothing is copied: a file is re
 is downloaded, from each resource as it was at ``transaction_time`` (its current row when it
 has not changed since, else the version it had then), so every file shows the same moment
 however long the client takes to fetch them.
+
+Three levels: ``system`` (everything), ``patient`` (every patient compartment) and ``group``
+(the compartments of one Group's members, the Group as it was at ``transaction_time``: the
+kick-off URL names it, and a member marked inactive is not exported).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+import orjson
 from sqlalchemy import Connection, Select, and_, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
@@ -25,7 +31,7 @@ from carebridge.fhir.models import FhirExport, FhirResource, FhirResourceVersion
 from carebridge.lib.time import utcnow
 
 PART_SIZE = 50_000
-LEVELS = ("system", "patient")
+LEVELS = ("system", "patient", "group")
 log = logging.getLogger(__name__)
 
 
@@ -60,8 +66,61 @@ def start(
 
 # --- what an export holds ------------------------------------------------------------------
 
+# The patients a group-level export is about; None for the other levels.
+Members = Sequence[uuid.UUID] | None
 
-def _current(export: FhirExport, kind: str) -> Select[int, bytes]:
+
+def group_of(export: FhirExport) -> str | None:
+    """The id of the Group a group-level export is about, from its kick-off URL
+    (``.../Group/{id}/$export``)."""
+    if export.level != "group":
+        return None
+    segments = [unquote(s) for s in urlsplit(export.request_url).path.split("/")]
+    return segments[-2] if len(segments) >= 3 and segments[-3] == "Group" else None
+
+
+def members(conn: Connection, export: FhirExport) -> Members:
+    """The patients of a group-level export: the members of its Group as the Group was at the
+    export's moment, those marked inactive left out."""
+    if export.level != "group":
+        return None
+    row, version = FhirResource, FhirResourceVersion
+    then = conn.execute(
+        select(version.content, version.deleted)
+        .join(row, row.pk == version.resource_pk)
+        .where(
+            row.resource_type == "Group",
+            row.id == group_of(export),
+            version.last_updated <= export.transaction_time,
+        )
+        .order_by(version.version_id.desc())
+        .limit(1)
+    ).first()
+    if then is None or then.deleted:
+        return []
+    found = []
+    for member in orjson.loads(then.content).get("member", []):
+        entity = member.get("entity") if isinstance(member, dict) else None
+        reference = entity.get("reference") if isinstance(entity, dict) else None
+        kind, _, patient_id = str(reference).partition("/")
+        if kind == "Patient" and not member.get("inactive"):
+            try:
+                found.append(uuid.UUID(patient_id))
+            except ValueError:
+                continue  # a Group kept as received may name what is not a chart here
+    return found
+
+
+def _within(query: Select[int, bytes], export: FhirExport, scope: Members) -> Select[int, bytes]:
+    """Patient and group level: only resources in the compartments exported."""
+    if export.level == "patient":
+        return query.where(FhirResource.patient_id.is_not(None))
+    if export.level == "group":
+        return query.where(FhirResource.patient_id.in_(scope or ()))
+    return query
+
+
+def _current(export: FhirExport, kind: str, scope: Members = None) -> Select[int, bytes]:
     """Resources unchanged since the export's moment: their row is what they were then."""
     row = FhirResource
     query = select(row.pk, row.content).where(
@@ -71,12 +130,10 @@ def _current(export: FhirExport, kind: str) -> Select[int, bytes]:
     )
     if export.since is not None:
         query = query.where(row.last_updated > export.since)
-    if export.level == "patient":
-        query = query.where(row.patient_id.is_not(None))
-    return query
+    return _within(query, export, scope)
 
 
-def _earlier(export: FhirExport, kind: str) -> Select[int, bytes]:
+def _earlier(export: FhirExport, kind: str, scope: Members = None) -> Select[int, bytes]:
     """Resources changed since the export's moment, as the version they had then."""
     row, version, other = FhirResource, FhirResourceVersion, aliased(FhirResourceVersion)
     then = (
@@ -98,16 +155,13 @@ def _earlier(export: FhirExport, kind: str) -> Select[int, bytes]:
     )
     if export.since is not None:
         query = query.where(version.last_updated > export.since)
-    if export.level == "patient":
-        query = query.where(row.patient_id.is_not(None))
-    return query
+    return _within(query, export, scope)
 
 
-def _keys(conn: Connection, export: FhirExport, kind: str) -> list[int]:
-    found = [
-        pk for (pk,) in conn.execute(_current(export, kind).with_only_columns(FhirResource.pk))
-    ]
-    found += [pk for (pk, _content) in conn.execute(_earlier(export, kind))]
+def _keys(conn: Connection, export: FhirExport, kind: str, scope: Members) -> list[int]:
+    current = _current(export, kind, scope).with_only_columns(FhirResource.pk)
+    found = [pk for (pk,) in conn.execute(current)]
+    found += [pk for (pk, _content) in conn.execute(_earlier(export, kind, scope))]
     return sorted(found)
 
 
@@ -127,11 +181,12 @@ def plan(
             kinds = export.types or sorted(
                 conn.execute(select(FhirResource.resource_type).distinct()).scalars()
             )
+            scope = members(conn, export)
             manifest = []
             for kind in kinds:
                 if not readable(kind):
                     continue
-                keys = _keys(conn, export, kind)
+                keys = _keys(conn, export, kind, scope)
                 for part, first in enumerate(range(0, len(keys), PART_SIZE), start=1):
                     chunk = keys[first : first + PART_SIZE]
                     manifest.append(
@@ -187,7 +242,8 @@ def lines(conn: Connection, export: FhirExport, item: dict[str, Any]) -> Iterato
     """The NDJSON of one file: its resources as they were at the export's moment."""
     kind, low, high = item["type"], item["low"], item["high"]
     in_part = and_(FhirResource.pk >= low, FhirResource.pk <= high)
-    for query in (_current(export, kind), _earlier(export, kind)):
+    scope = members(conn, export)
+    for query in (_current(export, kind, scope), _earlier(export, kind, scope)):
         rows = conn.execution_options(yield_per=2000).execute(query.where(in_part))
         for _pk, content in rows:
             yield content + b"\n"

@@ -1,5 +1,5 @@
 """Bulk Data export over HTTP, as the FHIR Bulk Data Access guide (v2) has it: kick-off
-(``$export`` at system or Patient level, ``Prefer: respond-async``) answers 202 with
+(``$export`` at system, Patient or Group level, ``Prefer: respond-async``) answers 202 with
 ``Content-Location``; polling that URL answers 202 with ``X-Progress`` until the manifest is
 ready, then 200 with it; ``DELETE`` cancels; the files are NDJSON, downloaded with the same
 token by the user who asked. Included before the resource routes: ``$export`` is not an id.
@@ -16,7 +16,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
-from carebridge.fhir import export
+from carebridge.fhir import export, store
 from carebridge.fhir.capability import fhir_base
 from carebridge.fhir.errors import FhirError
 from carebridge.fhir.models import FhirExport
@@ -40,7 +40,10 @@ def _readable(request: Request, actor: Actor, kind: str) -> bool:
     return may_read(request, found is not None and allows(actor.role, found.read), kind)
 
 
-def _kick_off(request: Request, db: Db, actor: Actor, level: str) -> Response:
+def _kick_off(
+    request: Request, db: Db, actor: Actor, level: str, about: str | None = None
+) -> Response:
+    """``about``: what the audit log names as exported (default: the level)."""
     if "respond-async" not in request.headers.get("prefer", ""):
         raise FhirError(
             400, "invalid", "$export runs asynchronously: send the header Prefer: respond-async"
@@ -76,7 +79,7 @@ def _kick_off(request: Request, db: Db, actor: Actor, level: str) -> Response:
         Action.EXPORT,
         entity_type="BulkExport",
         entity_id=started.id,
-        reason=f"FHIR $export ({level}; {', '.join(types) or 'every type'})",
+        reason=f"FHIR $export ({about or level}; {', '.join(types) or 'every type'})",
     )
     db.commit()  # the thread must see it
     export.plan_in_background(
@@ -96,6 +99,18 @@ def export_system(request: Request, db: Db, actor: Exporter) -> Response:
 def export_patients(request: Request, db: Db, actor: Exporter) -> Response:
     """Export the records of every patient (their compartments), as NDJSON files."""
     return _kick_off(request, db, actor, "patient")
+
+
+@router.get("/Group/{group_id}/$export", name="export (group)")
+def export_group(request: Request, db: Db, actor: Exporter, group_id: str) -> Response:
+    """Export the records of a Group's members (a coordinator's panel: their compartments),
+    as NDJSON files."""
+    if not _readable(request, actor, "Group"):
+        raise FhirError(403, "forbidden", "Reading Group is not allowed to this token or role")
+    found = store.read(db, "Group", group_id)
+    if found is None or found.deleted:
+        raise FhirError(404, "not-found", f"No Group with id {group_id}")
+    return _kick_off(request, db, actor, "group", f"Group/{group_id}")
 
 
 @router.get("/$export-status/{export_id}", name="export status")
@@ -166,6 +181,7 @@ def export_file(
         "level": found.level,
         "since": found.since,
         "transaction_time": found.transaction_time,
+        "request_url": found.request_url,  # names the Group of a group-level export
     }
 
     def body() -> Iterator[bytes]:

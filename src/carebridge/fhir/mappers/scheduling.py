@@ -1,23 +1,25 @@
-"""Practitioner, Location, Schedule and Appointment from the scheduling records (FHIR R4,
-US Core 3.1.1 to 6.1 where US Core profiles the type).
+"""Practitioner, PractitionerRole, Location, Schedule and Appointment from the scheduling
+records (FHIR R4, US Core 3.1.1 to 6.1 where US Core profiles the type).
 
 Rendering only: these types are read-only. References to other records carry no display, so
 a practitioner renamed does not leave stale names in every appointment. Left out, and why:
-a practitioner's ``specialties`` (R4 puts specialty on PractitionerRole, which is not served),
-``user_id`` and ``calendar_token`` (sign-in and a secret feed link); a location's ``timezone``
-(R4 Location has no element for it; instants carry their offset) and its rooms (not served);
-an appointment's room, series, ``rescheduled_from_id`` (R4 Appointment has no element for a
-replaced booking), its telehealth and patient tokens (secrets: the join link is built from
-one), ``phone_number`` and the check-in times (no R4 Appointment element).
+a practitioner's ``specialties`` on Practitioner (R4 puts specialty on PractitionerRole, where
+they are), ``user_id`` and ``calendar_token`` (sign-in and a secret feed link); a location's
+``timezone`` (R4 Location has no element for it; instants carry their offset) and its rooms
+(not served); an appointment's room, series, ``rescheduled_from_id`` (R4 Appointment has no
+element for a replaced booking), its telehealth and patient tokens (secrets: the join link is
+built from one), ``phone_number`` and the check-in times (no R4 Appointment element).
 
-US Core 6.1 profiles neither Appointment nor Schedule, so they claim no profile.
+US Core 6.1 profiles neither Appointment nor Schedule, so they claim no profile;
+PractitionerRole claims US Core's only where the practitioner has a phone (see
+``practitioner_role_to_fhir``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from carebridge.fhir.errors import FhirError
@@ -34,6 +36,7 @@ from carebridge.scheduling.models import (
 
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
 PRACTITIONER_PROFILE = US_CORE + "us-core-practitioner"
+PRACTITIONER_ROLE_PROFILE = US_CORE + "us-core-practitionerrole"
 LOCATION_PROFILE = US_CORE + "us-core-location"
 
 NPI = "http://hl7.org/fhir/sid/us-npi"
@@ -56,6 +59,27 @@ MODALITY_SERVICES: dict[str, tuple[str, str]] = {
     "phone": ("185317003", "Telephone encounter"),
 }
 _TITLES = frozenset({"dr", "prof", "mr", "mrs", "ms", "mx"})
+
+# R4 PractitionerRole cannot say how a practitioner can be seen; R5's ``characteristic`` can,
+# with the service-mode codes, and reaches R4 as its cross-version extension.
+CHARACTERISTIC = (
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-PractitionerRole.characteristic"
+)
+SERVICE_MODE = "http://hl7.org/fhir/service-mode"
+SERVICE_MODES: dict[str, tuple[str, str]] = {
+    "in-person": ("in-person", "In Person"),
+    "video": ("videoconference", "Video Conference"),
+    "phone": ("telephone", "Telephone"),
+}
+_WEEKDAYS = {
+    "MO": "mon",
+    "TU": "tue",
+    "WE": "wed",
+    "TH": "thu",
+    "FR": "fri",
+    "SA": "sat",
+    "SU": "sun",
+}
 
 
 def _instant(moment: dt.datetime) -> str:
@@ -102,6 +126,98 @@ def practitioner_to_fhir(person: Practitioner) -> dict[str, Any]:
             {"coding": [_coding(BCP47, code, LANGUAGES.get(code))], "text": LANGUAGES.get(code)}
             for code in person.languages
         ],
+    }
+    return cast(dict[str, Any], _prune(resource))
+
+
+def _weekly_days(rrule: str) -> list[str] | None:
+    """The days of a rule that repeats every week (or every day) with no end of its own, as
+    FHIR ``daysOfWeek``; None for any other recurrence (every other week, monthly, a count)."""
+    parts = dict(chunk.partition("=")[::2] for chunk in rrule.split(";"))
+    parts.pop("WKST", None)
+    if parts.pop("INTERVAL", "1") != "1":
+        return None
+    freq = parts.pop("FREQ", None)
+    if freq == "DAILY" and not parts:
+        return list(_WEEKDAYS.values())
+    days = parts.pop("BYDAY", "").split(",")
+    if freq != "WEEKLY" or parts or not set(days) <= set(_WEEKDAYS):
+        return None
+    return [name for code, name in _WEEKDAYS.items() if code in days]
+
+
+def _available_times(rules: Sequence[AvailabilityRule]) -> list[dict[str, Any]]:
+    """Each weekly rule's days and hours (local times at its location), once each."""
+    found: dict[tuple[tuple[str, ...], str, str], dict[str, Any]] = {}
+    for rule in rules:
+        days = _weekly_days(rule.rrule)
+        if days is None:
+            continue
+        start, end = rule.start_time.isoformat(), rule.end_time.isoformat()
+        found.setdefault(
+            (tuple(days), start, end),
+            {"daysOfWeek": days, "availableStartTime": start, "availableEndTime": end},
+        )
+    return list(found.values())
+
+
+def _service_modes(
+    rules: Sequence[AvailabilityRule], offered: Sequence[AppointmentType]
+) -> list[str]:
+    """How the practitioner can be booked: the modalities of the visit types offered that one
+    of the working hours takes (a rule without modalities takes every kind of visit)."""
+    wanted = {kind.modality for kind in offered}
+    taken = {m for m in wanted if any(not r.modalities or m in r.modalities for r in rules)}
+    return [m for m in SERVICE_MODES if m in taken]
+
+
+def practitioner_role_to_fhir(
+    person: Practitioner, rules: Sequence[AvailabilityRule], offered: Sequence[AppointmentType]
+) -> dict[str, Any]:
+    """What a practitioner does at the clinic, as one PractitionerRole (its id is the
+    practitioner's): the specialties, the locations of the working hours (``rules``, the
+    active ones), those hours when they repeat weekly, the phone, and how the visit types
+    offered can be had (in person, video, phone) as R5's ``characteristic``.
+
+    No ``organization`` (the clinic is not an Organization here; US Core 3.1.1 requires one,
+    5.0.1 to 6.1 do not) and no ``code`` (no record says whether someone is a physician, a
+    nurse or a therapist). The US Core profile is claimed when its constraints hold: pd-1
+    wants contact details, so a practitioner without a phone claims none."""
+    phone = [{"system": "phone", "value": person.phone, "use": "work"}] if person.phone else None
+    places = sorted({rule.location_id for rule in rules}, key=str)
+    modes = _service_modes(rules, offered)
+    resource = {
+        "resourceType": "PractitionerRole",
+        "id": str(person.id),
+        "meta": {"profile": [PRACTITIONER_ROLE_PROFILE]} if phone else None,
+        "extension": [
+            {
+                "url": CHARACTERISTIC,
+                "valueCodeableConcept": {
+                    "coding": [_coding(SERVICE_MODE, *SERVICE_MODES[mode])],
+                    "text": SERVICE_MODES[mode][1],
+                },
+            }
+            for mode in modes
+        ],
+        "active": person.active,
+        "practitioner": {"reference": f"Practitioner/{person.id}"},
+        "specialty": [
+            {
+                "coding": [_coding(SPECIALTY_SYSTEM, code, SPECIALTIES.get(code))],
+                "text": SPECIALTIES.get(code),
+            }
+            for code in person.specialties
+        ],
+        "location": [{"reference": f"Location/{place}"} for place in places],
+        "telecom": phone,
+        "availableTime": _available_times(rules),
+        # Dates, exceptions, time off and the hours that do not repeat weekly are the
+        # Schedules' (one per rule) and the Slots'.
+        "availabilityExceptions": "Dates, holidays and time off: see the Schedules and Slots "
+        f"of Practitioner/{person.id}"
+        if rules
+        else None,
     }
     return cast(dict[str, Any], _prune(resource))
 

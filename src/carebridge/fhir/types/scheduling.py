@@ -1,24 +1,31 @@
-"""Practitioner, Location, Schedule and Appointment, from scheduling. Read with the
-permission the scheduling API itself asks (``schedule:view``).
+"""Practitioner, PractitionerRole, Location, Schedule and Appointment, from scheduling. Read
+with the permission the scheduling API itself asks (``schedule:view``).
 
-Not served: Slot (slots are computed from the availability rules, never stored, so they have
-no id to keep); PractitionerRole (what a practitioner offers is an ``Offering`` keyed by the
-practitioner and visit type, without an id of its own, and US Core 3.1.1 requires its
-organization, which Carebridge does not keep).
+PractitionerRole: one per practitioner, with the practitioner's id (what a practitioner
+offers is kept per practitioner, not per role: the ``Offering`` rows have no id of their
+own). It follows the practitioner, its availability rules (locations, hours, modalities) and
+offerings, and the visit types offered (their modality). It claims US Core 5.0.1-6.1's
+profile when the practitioner has a phone (pd-1); 3.1.1's requires an organization, and the
+clinic is not one here (the only Organizations served are payers).
+
+Not served: Slot from the store (slots are computed from the availability rules when
+searched, never stored; see ``fhir/slots.py``).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session, object_session
 
 from carebridge.fhir.indexing import SearchParam, extract
 from carebridge.fhir.mappers.scheduling import (
     appointment_to_fhir,
     location_to_fhir,
+    practitioner_role_to_fhir,
     practitioner_to_fhir,
     schedule_to_fhir,
 )
@@ -29,6 +36,7 @@ from carebridge.scheduling.models import (
     AppointmentType,
     AvailabilityRule,
     Location,
+    Offering,
     Practitioner,
 )
 from carebridge.security.roles import Permission
@@ -48,6 +56,34 @@ PRACTITIONER = ResourceDef(
         SearchParam("communication", "token", ("communication",)),
     ),
     summary=("identifier", "active", "name", "telecom", "address", "gender", "birthDate"),
+)
+
+PRACTITIONER_ROLE = ResourceDef(
+    "PractitionerRole",
+    Permission.SCHEDULE_VIEW,
+    profile=US_CORE + "us-core-practitionerrole",
+    params=params(
+        SearchParam("practitioner", "reference", ("practitioner",), ("Practitioner",)),
+        SearchParam("location", "reference", ("location",), ("Location",)),
+        SearchParam("specialty", "token", ("specialty",)),
+        SearchParam("active", "token", ("active",)),
+        SearchParam("telecom", "token", ("telecom",)),
+        SearchParam("phone", "token", ("telecom",), only="phone"),
+        # R5's name for it: in person, video or phone (the only extension we put there).
+        SearchParam("characteristic", "token", ("extension.valueCodeableConcept",)),
+    ),
+    summary=(
+        "identifier",
+        "active",
+        "period",
+        "practitioner",
+        "organization",
+        "code",
+        "specialty",
+        "location",
+        "healthcareService",
+        "telecom",
+    ),
 )
 
 LOCATION = ResourceDef(
@@ -134,6 +170,31 @@ def _practitioners(db: Session, ids: list[uuid.UUID]) -> Rendered:
         yield resource, extract(resource, PRACTITIONER.params, base)
 
 
+def _practitioner_roles(db: Session, ids: list[uuid.UUID]) -> Rendered:
+    """Practitioners with their active rules and the active visit types they offer, in three
+    queries."""
+    people = list(db.scalars(select(Practitioner).where(Practitioner.id.in_(ids))))
+    found = [person.id for person in people]
+    rules: dict[uuid.UUID, list[AvailabilityRule]] = defaultdict(list)
+    for rule in db.scalars(
+        select(AvailabilityRule)
+        .where(AvailabilityRule.practitioner_id.in_(found), AvailabilityRule.active)
+        .order_by(AvailabilityRule.valid_from, AvailabilityRule.id)
+    ):
+        rules[rule.practitioner_id].append(rule)
+    offered: dict[uuid.UUID, list[AppointmentType]] = defaultdict(list)
+    for person_id, kind in db.execute(
+        select(Offering.practitioner_id, AppointmentType)
+        .join(AppointmentType, AppointmentType.id == Offering.appointment_type_id)
+        .where(Offering.practitioner_id.in_(found), AppointmentType.active)
+    ):
+        offered[person_id].append(kind)
+    for person in people:
+        resource = practitioner_role_to_fhir(person, rules[person.id], offered[person.id])
+        base = Index(status="active" if person.active else "inactive")
+        yield resource, extract(resource, PRACTITIONER_ROLE.params, base)
+
+
 def _locations(db: Session, ids: list[uuid.UUID]) -> Rendered:
     for place in db.scalars(select(Location).where(Location.id.in_(ids))):
         resource = location_to_fhir(place)
@@ -167,6 +228,22 @@ def _practitioner_feeds(obj: object) -> Iterable[uuid.UUID]:
         yield obj.id
 
 
+def _practitioner_role_feeds(obj: object) -> Iterable[uuid.UUID]:
+    if isinstance(obj, Practitioner):
+        yield obj.id
+    elif isinstance(obj, AvailabilityRule | Offering):
+        yield obj.practitioner_id
+    elif isinstance(obj, AppointmentType):
+        state = inspect(obj).attrs
+        if state.modality.history.has_changes() or state.active.history.has_changes():
+            # How its practitioners can be seen (a few times a year: one query then).
+            session = object_session(obj)
+            if session is not None:
+                yield from session.scalars(
+                    select(Offering.practitioner_id).where(Offering.appointment_type_id == obj.id)
+                )
+
+
 def _location_feeds(obj: object) -> Iterable[uuid.UUID]:
     if isinstance(obj, Location):
         yield obj.id
@@ -187,6 +264,7 @@ def _appointment_feeds(obj: object) -> Iterable[uuid.UUID]:
 
 TYPES = (
     Projection(PRACTITIONER, _practitioners, _practitioner_feeds, Practitioner.id),
+    Projection(PRACTITIONER_ROLE, _practitioner_roles, _practitioner_role_feeds, Practitioner.id),
     Projection(LOCATION, _locations, _location_feeds, Location.id),
     Projection(SCHEDULE, _schedules, _schedule_feeds, AvailabilityRule.id),
     Projection(APPOINTMENT, _appointments, _appointment_feeds, Appointment.id),
