@@ -15,6 +15,7 @@ from carebridge.fhir import projection, store
 from carebridge.fhir.models import FhirResource
 from carebridge.patients import bulk, synthetic
 from carebridge.patients import service as patients
+from carebridge.patients.models import Patient
 from carebridge.patients.schemas import PatientUpdate
 from carebridge.security.audit import Actor
 from carebridge.security.models import AuditEvent
@@ -151,9 +152,22 @@ def test_reindex_renders_charts_and_changes_nothing_twice(
 def test_bulk_seeded_charts_read_over_fhir(
     client: TestClient, factory: sessionmaker[Session]
 ) -> None:
+    coordinator = make_user(factory, Role.COORDINATOR)
     with unit_of_work(factory) as db:
-        seeded = bulk.insert_patients(db, SYSTEM, synthetic.generate(3, seed=77), batch_size=2)
+        seeded = bulk.insert_patients(
+            db, SYSTEM, synthetic.generate(3, seed=77), batch_size=2, coordinators=[coordinator.id]
+        )
+        panel = {
+            str(i)
+            for i in db.scalars(
+                select(Patient.id).where(Patient.primary_coordinator_id == coordinator.id)
+            )
+        }
     headers = bearer(factory)
+    # The coordinator's panel lists the charts seeded into it.
+    group = client.get(f"/fhir/R4/Group/{coordinator.id}", headers=headers).json()
+    members = {m["entity"]["reference"].removeprefix("Patient/") for m in group.get("member", [])}
+    assert members == panel
     for patient_id in seeded.patient_ids:
         answer = client.get(f"/fhir/R4/Patient/{patient_id}", headers=headers)
         assert answer.status_code == 200, answer.text

@@ -24,7 +24,8 @@ _NOTED = "carebridge.fhir.noted"
 Key = tuple[str, uuid.UUID]
 
 
-def _render(db: Session, kind: str, ids: list[uuid.UUID], *, reindex: bool = False) -> None:
+def render(db: Session, kind: str, ids: list[uuid.UUID], *, reindex: bool = False) -> None:
+    """Render these records of ``kind`` now: a new version where the rendering changed."""
     for resource, index in PROJECTIONS[kind].render(db, ids):
         stored, changed = store.put(db, resource, origin="mapped", index=index)
         if reindex and not changed:  # the search rows may predate the current rendering
@@ -57,7 +58,7 @@ def render_pending(session: Session) -> None:
         for kind in PROJECTIONS:
             ids = sorted({i for k, i in noted if k == kind})
             if ids:
-                _render(session, kind, ids)
+                render(session, kind, ids)
 
 
 def install() -> None:
@@ -82,7 +83,7 @@ def reindex(
     for kind, ids in work:
         for first in range(0, len(ids), batch):
             chunk = ids[first : first + batch]
-            _render(db, kind, chunk, reindex=True)
+            render(db, kind, chunk, reindex=True)
             done += len(chunk)
             if progress is not None:
                 progress(done, total)

@@ -183,6 +183,7 @@ def insert_patients(
         db.flush()
         # Readable over FHIR like any other chart.
         projection.render_new(db, "Patient", ids)
+        projection.render_new(db, "CareTeam", ids)  # a chart's coordinator is its care team
         for name, kind in SERVED_AS:
             projection.render_new(db, kind, [r["id"] for r in rows[name]])
         no_known = [r["id"] for r in rows["patients"] if r["allergy_status"] == NO_KNOWN]
@@ -194,6 +195,9 @@ def insert_patients(
         result.last_mrn = last_mrn
         if progress is not None:
             progress(len(batch), inserted + 1)
+    # The coordinators' panels (Groups) now list their new charts.
+    if coordinators:
+        projection.render(db, "Group", sorted(set(coordinators)))
     return result
 
 
