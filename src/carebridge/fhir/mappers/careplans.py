@@ -52,18 +52,20 @@ from carebridge.careplans.models import (
 )
 from carebridge.careplans.schemas import CarePlanCreate, CarePlanUpdate, GoalCreate, GoalUpdate
 from carebridge.fhir.errors import FhirError
+from carebridge.fhir.mappers.elements import (
+    META_KEYS,
+    Reading,
+    coding_of,
+    codings_in,
+    full_date_at,
+    items_at,
+    object_at,
+    prune,
+    text_at,
+)
 from carebridge.fhir.mappers.history import concept_words
 from carebridge.fhir.mappers.patients import (
-    META_KEYS,
     SNOMED,
-    _coding,
-    _codings,
-    _full_date,
-    _items,
-    _object,
-    _prune,
-    _Reading,
-    _text,
 )
 from carebridge.fhir.mappers.tasks import instant
 from carebridge.lib.errors import ValidationFailed
@@ -124,10 +126,12 @@ def _problem(problem: CarePlanProblem, patient_id: uuid.UUID) -> dict[str, Any]:
     return {
         "resourceType": "Condition",
         "id": str(problem.id),
-        "clinicalStatus": {"coding": [_coding(CONDITION_CLINICAL, clinical)]},
-        "category": [{"coding": [_coding(CONDITION_CATEGORY, "health-concern", "Health Concern")]}],
+        "clinicalStatus": {"coding": [coding_of(CONDITION_CLINICAL, clinical)]},
+        "category": [
+            {"coding": [coding_of(CONDITION_CATEGORY, "health-concern", "Health Concern")]}
+        ],
         "code": {
-            "coding": [_coding(ICD10CM, problem.code)] if problem.code else None,
+            "coding": [coding_of(ICD10CM, problem.code)] if problem.code else None,
             "text": problem.description,
         },
         "subject": {"reference": f"Patient/{patient_id}"},
@@ -171,7 +175,7 @@ def careplan_to_fhir(
         "category": [
             {
                 "coding": [
-                    _coding(CAREPLAN_CATEGORY, "assess-plan", "Assessment and Plan of Treatment")
+                    coding_of(CAREPLAN_CATEGORY, "assess-plan", "Assessment and Plan of Treatment")
                 ]
             }
         ],
@@ -184,7 +188,7 @@ def careplan_to_fhir(
         "goal": [{"reference": f"Goal/{g.id}"} for g in goals],
         "activity": [_activity(a) for a in activities],
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def _quantity(goal: Goal, value: Decimal | None, comparator: str | None) -> dict[str, Any]:
@@ -222,20 +226,20 @@ def goal_to_fhir(goal: Goal, patient_id: uuid.UUID) -> dict[str, Any]:
         "meta": {"profile": [GOAL_PROFILE]},
         "lifecycleStatus": goal.lifecycle_status,
         "achievementStatus": {
-            "coding": [_coding(GOAL_ACHIEVEMENT, goal.achievement_status)],
+            "coding": [coding_of(GOAL_ACHIEVEMENT, goal.achievement_status)],
         },
         "description": {"text": goal.description},
         "subject": {"reference": f"Patient/{patient_id}"},
         "target": [_target(goal)],
         "note": [{"text": goal.plain_words}] if goal.plain_words else None,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def _role(role: str) -> dict[str, Any]:
     words = TEAM_ROLES.get(role, role)
     snomed = TEAM_ROLE_SNOMED.get(role)
-    coding = _coding(SNOMED, *snomed) if snomed else _coding(CAREBRIDGE_TEAM_ROLE, role, words)
+    coding = coding_of(SNOMED, *snomed) if snomed else coding_of(CAREBRIDGE_TEAM_ROLE, role, words)
     return {"coding": [coding], "text": words}
 
 
@@ -295,7 +299,9 @@ def care_team_to_fhir(
         "category": [
             {
                 "coding": [
-                    _coding(LOINC, "LA28865-6", "Longitudinal care-coordination focused care team")
+                    coding_of(
+                        LOINC, "LA28865-6", "Longitudinal care-coordination focused care team"
+                    )
                 ]
             }
         ],
@@ -307,7 +313,7 @@ def care_team_to_fhir(
         },
         "participant": participants,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 # --- reading: CarePlan and Goal -> the care plan screens' fields -----------------------------
@@ -343,23 +349,23 @@ GOAL_PATHS = {
 }
 
 
-def _read_careplan(resource: Mapping[str, Any]) -> _Reading:
-    reading = _Reading("CarePlan", resource)
+def _read_careplan(resource: Mapping[str, Any]) -> Reading:
+    reading = Reading("CarePlan", resource)
     reading.paths.update(CAREPLAN_PATHS)
     for key in ("title", "description", "status"):
-        reading.put(key, _text(resource, key, "CarePlan"), f"CarePlan.{key}")
-    period = _object(resource, "period", "CarePlan") or {}
+        reading.put(key, text_at(resource, key, "CarePlan"), f"CarePlan.{key}")
+    period = object_at(resource, "period", "CarePlan") or {}
     for key, field in (("start", "start_on"), ("end", "end_on")):
         where = f"CarePlan.period.{key}"
-        sent = _text(period, key, "CarePlan.period")
-        reading.put(field, _full_date(sent, where), where)
+        sent = text_at(period, key, "CarePlan.period")
+        reading.put(field, full_date_at(sent, where), where)
         if sent is not None and reading.values[field] is None:
             reading.warn(where, f"{sent!r} is not a full date; not kept")
-    intent = _text(resource, "intent", "CarePlan")
+    intent = text_at(resource, "intent", "CarePlan")
     if intent not in (None, "plan"):
         reading.warn("CarePlan.intent", f"{intent!r} not kept (a care plan is a plan)")
-    for where, category in _items(resource, "category", "CarePlan"):
-        if (CAREPLAN_CATEGORY, "assess-plan") not in _codings(category, where):
+    for where, category in items_at(resource, "category", "CarePlan"):
+        if (CAREPLAN_CATEGORY, "assess-plan") not in codings_in(category, where):
             reading.warn(where, "not kept (a care plan is an assessment and plan of treatment)")
     reading.leftovers(resource, "CarePlan", set(META_KEYS | CAREPLAN_KEYS | CAREPLAN_PARTS))
     return reading
@@ -400,48 +406,48 @@ def _quantity_number(quantity: Mapping[str, Any], where: str) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _read_target(reading: _Reading, target: Mapping[str, Any], where: str) -> None:
+def _read_target(reading: Reading, target: Mapping[str, Any], where: str) -> None:
     """The measure, the target as the goal's form takes it typed ("< 7", "between 70 and
     180") with its unit, and the due date."""
-    measure = _object(target, "measure", where)
+    measure = object_at(target, "measure", where)
     if measure is not None:
         reading.put("measure", concept_words(measure, f"{where}.measure"), f"{where}.measure")
         if measure.get("coding"):
             reading.warn(f"{where}.measure.coding", "not kept (the measure is kept in words)")
-    quantity = _object(target, "detailQuantity", where)
-    span = _object(target, "detailRange", where)
+    quantity = object_at(target, "detailQuantity", where)
+    span = object_at(target, "detailRange", where)
     if quantity is not None:
         path = f"{where}.detailQuantity"
-        comparator = _text(quantity, "comparator", path) or "="
+        comparator = text_at(quantity, "comparator", path) or "="
         reading.put("target", f"{comparator} {_quantity_number(quantity, path)}", path)
-        reading.put("unit", _text(quantity, "unit", path), f"{path}.unit")
+        reading.put("unit", text_at(quantity, "unit", path), f"{path}.unit")
     elif span is not None:
         path = f"{where}.detailRange"
-        low, high = _object(span, "low", path) or {}, _object(span, "high", path) or {}
+        low, high = object_at(span, "low", path) or {}, object_at(span, "high", path) or {}
         numbers = (_quantity_number(low, f"{path}.low"), _quantity_number(high, f"{path}.high"))
         reading.put("target", "between {} and {}".format(*numbers), path)
-        unit = _text(low, "unit", f"{path}.low") or _text(high, "unit", f"{path}.high")
+        unit = text_at(low, "unit", f"{path}.low") or text_at(high, "unit", f"{path}.high")
         reading.put("unit", unit, f"{path}.low.unit")
-    due = _text(target, "dueDate", where)
-    reading.put("due_on", _full_date(due, f"{where}.dueDate"), f"{where}.dueDate")
+    due = text_at(target, "dueDate", where)
+    reading.put("due_on", full_date_at(due, f"{where}.dueDate"), f"{where}.dueDate")
     reading.leftovers(target, where, {"measure", "detailQuantity", "detailRange", "dueDate"})
 
 
-def _read_goal(resource: Mapping[str, Any]) -> tuple[_Reading, str | None]:
+def _read_goal(resource: Mapping[str, Any]) -> tuple[Reading, str | None]:
     """A Goal as the goal form's fields, and the reference to its plan when one is named."""
-    reading = _Reading("Goal", resource)
+    reading = Reading("Goal", resource)
     reading.paths.update(GOAL_PATHS)
     reading.put(
-        "lifecycle_status", _text(resource, "lifecycleStatus", "Goal"), "Goal.lifecycleStatus"
+        "lifecycle_status", text_at(resource, "lifecycleStatus", "Goal"), "Goal.lifecycleStatus"
     )
-    achieved = _object(resource, "achievementStatus", "Goal")
-    codes = [c for s, c in _codings(achieved, "Goal.achievementStatus") if s == GOAL_ACHIEVEMENT]
+    achieved = object_at(resource, "achievementStatus", "Goal")
+    codes = [c for s, c in codings_in(achieved, "Goal.achievementStatus") if s == GOAL_ACHIEVEMENT]
     reading.put("achievement_status", codes[0] if codes else None, "Goal.achievementStatus")
-    text = concept_words(_object(resource, "description", "Goal"), "Goal.description")
+    text = concept_words(object_at(resource, "description", "Goal"), "Goal.description")
     reading.put("description", text, "Goal.description")
-    notes = [n for w, note in _items(resource, "note", "Goal") if (n := _text(note, "text", w))]
+    notes = [n for w, note in items_at(resource, "note", "Goal") if (n := text_at(note, "text", w))]
     reading.put("plain_words", "\n\n".join(notes) or None, "Goal.note")
-    targets = _items(resource, "target", "Goal")
+    targets = items_at(resource, "target", "Goal")
     for field in ("measure", "target", "unit", "due_on"):
         reading.put(field, None, GOAL_PATHS[field])
     if targets:
@@ -450,12 +456,12 @@ def _read_goal(resource: Mapping[str, Any]) -> tuple[_Reading, str | None]:
         reading.warn(where, "not kept (a goal has one target)")
     plan = None
     kept_extensions = []
-    for where, extension in _items(resource, "extension", "Goal"):
+    for where, extension in items_at(resource, "extension", "Goal"):
         if extension.get("url") != CARE_PLAN_EXTENSION:
             kept_extensions.append(extension)
             continue
-        value = _object(extension, "valueReference", where) or {}
-        plan = _text(value, "reference", f"{where}.valueReference")
+        value = object_at(extension, "valueReference", where) or {}
+        plan = text_at(value, "reference", f"{where}.valueReference")
     others = {**resource, "extension": kept_extensions}
     reading.leftovers(others, "Goal", set(META_KEYS | GOAL_KEYS))
     return reading, plan

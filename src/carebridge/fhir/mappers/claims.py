@@ -26,7 +26,10 @@ from carebridge.authorizations.models import AuthorizationService, PriorAuthoriz
 from carebridge.billing.codes import ATTACHMENT_KINDS
 from carebridge.billing.models import Claim, ClaimAttachment
 from carebridge.coverage.procedures import code_system
-from carebridge.fhir.mappers.patients import _coding, _prune
+from carebridge.fhir.mappers.elements import (
+    coding_of,
+    prune,
+)
 from carebridge.fhir.mappers.referrals import outside_provider
 from carebridge.referrals.models import OutsideProvider
 
@@ -68,12 +71,14 @@ def _money(value: Decimal | str | None) -> dict[str, Any] | None:
 
 def _product(code: str) -> dict[str, Any]:
     system = CPT if code_system(code) == "CPT" else HCPCS
-    return {"coding": [_coding(system, code)]}
+    return {"coding": [coding_of(system, code)]}
 
 
 def _modifiers(modifiers: Sequence[str]) -> list[dict[str, Any]]:
     # Modifiers are CPT (two digits) or HCPCS Level II (letters) modifier codes.
-    return [{"coding": [_coding(CPT if m.isdigit() else HCPCS, m)]} for m in modifiers if m.strip()]
+    return [
+        {"coding": [coding_of(CPT if m.isdigit() else HCPCS, m)]} for m in modifiers if m.strip()
+    ]
 
 
 def _diagnoses(diagnoses: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -81,7 +86,7 @@ def _diagnoses(diagnoses: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {
             "sequence": number,
             "diagnosisCodeableConcept": {
-                "coding": [_coding(ICD10CM, d["code"], d.get("display"))],
+                "coding": [coding_of(ICD10CM, d["code"], d.get("display"))],
                 "text": d.get("display"),
             },
         }
@@ -91,7 +96,7 @@ def _diagnoses(diagnoses: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _fixed(system: str, code: str, display: str) -> dict[str, Any]:
-    return {"coding": [_coding(system, code, display)]}
+    return {"coding": [coding_of(system, code, display)]}
 
 
 def _attachment_info(number: int, document_id: uuid.UUID | None, code: Any = None) -> Any:
@@ -182,7 +187,7 @@ def preauthorization_to_fhir(
             for line in lines
         ],
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def claim_to_fhir(
@@ -195,7 +200,7 @@ def claim_to_fhir(
     provider, each line an item with its charge, units, date and diagnosis pointers, the prior
     authorization number on the insurance, the attachments checklist as supporting info
     (with the document once received)."""
-    where = {"coding": [_coding(PLACE_OF_SERVICE, claim.place_of_service)]}
+    where = {"coding": [coding_of(PLACE_OF_SERVICE, claim.place_of_service)]}
     dates = sorted(str(line["service_date"]) for line in claim.lines if line.get("service_date"))
     items = [
         {
@@ -215,7 +220,7 @@ def claim_to_fhir(
             number,
             item.document_id,
             {
-                "coding": [_coding(X12_REPORT_TYPE, item.report_type)],
+                "coding": [coding_of(X12_REPORT_TYPE, item.report_type)],
                 "text": ATTACHMENT_KINDS.get(item.kind, (item.label,))[0],
             },
         )
@@ -247,7 +252,7 @@ def claim_to_fhir(
         "item": items,
         "total": _money(claim.total_charge),
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def _outcome(status: str) -> str:
@@ -275,7 +280,7 @@ def claim_response_to_fhir(
                     {
                         "category": _fixed(ADJUDICATION, "submitted", "Submitted Amount"),
                         "reason": {
-                            "coding": [_coding(X12_REVIEW_ACTION, action)] if action else None,
+                            "coding": [coding_of(X12_REVIEW_ACTION, action)] if action else None,
                             "text": DECISIONS.get(line.decision or ""),
                         },
                         "value": line.units_approved,
@@ -307,4 +312,4 @@ def claim_response_to_fhir(
         else None,
         "item": items,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))

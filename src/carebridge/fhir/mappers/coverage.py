@@ -19,7 +19,10 @@ from typing import Any, cast
 from carebridge.coverage.codes import CHECK_STATUSES, PLAN_TYPES, RELATIONSHIPS
 from carebridge.coverage.eligibility import SERVICE_TYPES
 from carebridge.coverage.models import Coverage, EligibilityCheck, Payer, Plan
-from carebridge.fhir.mappers.patients import _coding, _prune
+from carebridge.fhir.mappers.elements import (
+    coding_of,
+    prune,
+)
 
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
 ORGANIZATION_PROFILE = US_CORE + "us-core-organization"
@@ -98,20 +101,20 @@ def organization_to_fhir(payer: Payer) -> dict[str, Any]:
         "meta": {"profile": [ORGANIZATION_PROFILE]},
         "identifier": [{"system": PAYER_ID, "value": payer.payer_id}],
         "active": payer.active,
-        "type": [{"coding": [_coding(ORGANIZATION_TYPE, "ins", "Insurance Company")]}],
+        "type": [{"coding": [coding_of(ORGANIZATION_TYPE, "ins", "Insurance Company")]}],
         "name": payer.name,
         "telecom": [
             {"system": "phone", "value": payer.phone, "use": "work"} if payer.phone else None,
             {"system": "url", "value": payer.website, "use": "work"} if payer.website else None,
         ],
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def _coverage_type(plan: Plan | None) -> dict[str, Any]:
     code, display = PLAN_SOPT.get(plan.plan_type, UNKNOWN_SOPT) if plan else UNKNOWN_SOPT
     text = PLAN_TYPES.get(plan.plan_type) if plan else None
-    return {"coding": [_coding(SOPT, code, display)], "text": text or display}
+    return {"coding": [coding_of(SOPT, code, display)], "text": text or display}
 
 
 def _subscriber(coverage: Coverage) -> dict[str, Any] | None:
@@ -130,14 +133,14 @@ def coverage_to_fhir(coverage: Coverage, plan: Plan | None) -> dict[str, Any]:
     relationship = RELATIONSHIPS.get(coverage.relationship, coverage.relationship)
     classes = [
         {
-            "type": {"coding": [_coding(COVERAGE_CLASS, "group", "Group")]},
+            "type": {"coding": [coding_of(COVERAGE_CLASS, "group", "Group")]},
             "value": coverage.group_number,
             "name": coverage.group_name,
         }
         if coverage.group_number
         else None,
         {
-            "type": {"coding": [_coding(COVERAGE_CLASS, "plan", "Plan")]},
+            "type": {"coding": [coding_of(COVERAGE_CLASS, "plan", "Plan")]},
             "value": str(plan.id),
             "name": plan.name,
         }
@@ -150,7 +153,7 @@ def coverage_to_fhir(coverage: Coverage, plan: Plan | None) -> dict[str, Any]:
         "meta": {"profile": [COVERAGE_PROFILE]},
         "identifier": [
             {
-                "type": {"coding": [_coding(IDENTIFIER_TYPE, "MB", "Member Number")]},
+                "type": {"coding": [coding_of(IDENTIFIER_TYPE, "MB", "Member Number")]},
                 "value": coverage.member_id,
                 "assigner": {"reference": f"Organization/{coverage.payer_ref}"},
             }
@@ -161,7 +164,7 @@ def coverage_to_fhir(coverage: Coverage, plan: Plan | None) -> dict[str, Any]:
         "subscriberId": coverage.subscriber_member_id or coverage.member_id,
         "beneficiary": {"reference": f"Patient/{coverage.patient_id}"},
         "relationship": {
-            "coding": [_coding(SUBSCRIBER_RELATIONSHIP, coverage.relationship, relationship)],
+            "coding": [coding_of(SUBSCRIBER_RELATIONSHIP, coverage.relationship, relationship)],
             "text": relationship.split(" (")[0],
         },
         "period": {
@@ -172,7 +175,7 @@ def coverage_to_fhir(coverage: Coverage, plan: Plan | None) -> dict[str, Any]:
         "class": classes,
         "order": coverage.rank,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 # --- eligibility ----------------------------------------------------------------------------
@@ -194,9 +197,11 @@ def eligibility_request_to_fhir(check: EligibilityCheck, coverage: Coverage) -> 
         "insurer": {"reference": f"Organization/{coverage.payer_ref}"},
         "insurance": [{"focal": True, "coverage": {"reference": f"Coverage/{check.coverage_id}"}}],
         # The 270 asks for service type 30, health benefit plan coverage.
-        "item": [{"category": {"coding": [_coding(X12_SERVICE_TYPE, "30", SERVICE_TYPES["30"])]}}],
+        "item": [
+            {"category": {"coding": [coding_of(X12_SERVICE_TYPE, "30", SERVICE_TYPES["30"])]}}
+        ],
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def _benefit_item(benefit: dict[str, Any]) -> dict[str, Any] | None:
@@ -214,8 +219,8 @@ def _benefit_item(benefit: dict[str, Any]) -> dict[str, Any] | None:
         allowed["allowedMoney"] = _money(amount)
     benefit_type = {
         "coding": [
-            _coding(BENEFIT_TYPE, *r4) if r4 else None,
-            _coding(X12_BENEFIT_CODE, code) if code else None,
+            coding_of(BENEFIT_TYPE, *r4) if r4 else None,
+            coding_of(X12_BENEFIT_CODE, code) if code else None,
         ],
         "text": str(kind).replace("_", " "),
     }
@@ -227,18 +232,18 @@ def _benefit_item(benefit: dict[str, Any]) -> dict[str, Any] | None:
     services = benefit.get("service_types") or []
     item = {
         "category": {
-            "coding": [_coding(X12_SERVICE_TYPE, s, SERVICE_TYPES.get(s)) for s in services[:1]]
+            "coding": [coding_of(X12_SERVICE_TYPE, s, SERVICE_TYPES.get(s)) for s in services[:1]]
         },
         "name": benefit.get("plan_description"),
         "description": ", ".join(SERVICE_TYPES.get(s, s) for s in services) or None,
         "network": None
         if network is None
-        else {"coding": [_coding(BENEFIT_NETWORK, "in" if network else "out")]},
-        "unit": {"coding": [_coding(BENEFIT_UNIT, *level)]} if level else None,
+        else {"coding": [coding_of(BENEFIT_NETWORK, "in" if network else "out")]},
+        "unit": {"coding": [coding_of(BENEFIT_UNIT, *level)]} if level else None,
         "term": {
             "coding": [
-                _coding(BENEFIT_TERM, *term) if term else None,
-                _coding(X12_TIME_PERIOD, period),
+                coding_of(BENEFIT_TERM, *term) if term else None,
+                coding_of(X12_TIME_PERIOD, period),
             ],
             "text": X12_TIME_PERIOD_WORDS.get(period),
         }
@@ -247,7 +252,7 @@ def _benefit_item(benefit: dict[str, Any]) -> dict[str, Any] | None:
         "benefit": [{"type": benefit_type, **allowed}] if allowed else None,
         "authorizationRequired": required,
     }
-    return cast(dict[str, Any] | None, _prune(item) or None)
+    return cast(dict[str, Any] | None, prune(item) or None)
 
 
 def _outcome(check: EligibilityCheck) -> str:
@@ -262,7 +267,7 @@ def eligibility_response_to_fhir(check: EligibilityCheck, coverage: Coverage) ->
     errors = [
         {
             "code": {
-                "coding": [_coding(X12_REJECT_REASON, r["code"])] if r.get("code") else None,
+                "coding": [coding_of(X12_REJECT_REASON, r["code"])] if r.get("code") else None,
                 "text": r.get("explanation"),
             }
         }
@@ -296,4 +301,4 @@ def eligibility_response_to_fhir(check: EligibilityCheck, coverage: Coverage) ->
         else None,
         "error": errors,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))

@@ -14,7 +14,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from carebridge.fhir.mappers.patients import IDENTIFIER_TYPE, SNOMED, _coding, _prune
+from carebridge.fhir.mappers.elements import (
+    coding_of,
+    prune,
+)
+from carebridge.fhir.mappers.patients import (
+    IDENTIFIER_TYPE,
+    SNOMED,
+)
 from carebridge.patients.terminology import ICD10CM
 from carebridge.transitions.codes import ADMISSION_TYPES, DISCHARGE_DISPOSITIONS, ENCOUNTER_CLASSES
 from carebridge.transitions.models import Encounter
@@ -70,7 +77,7 @@ def _type(class_code: str) -> dict[str, Any]:
     known = CLASS_TYPES.get(class_code)
     if known is None:
         return {"text": ENCOUNTER_CLASSES.get(class_code, class_code)}
-    return {"coding": [_coding(*known)], "text": known[2]}
+    return {"coding": [coding_of(*known)], "text": known[2]}
 
 
 def _priority(admission_type: str | None) -> dict[str, Any] | None:
@@ -80,7 +87,7 @@ def _priority(admission_type: str | None) -> dict[str, Any] | None:
     found = PRIORITIES.get(admission_type)
     if found is None:
         return {"text": text}
-    return {"coding": [_coding(ACT_PRIORITY, *found)], "text": text}
+    return {"coding": [coding_of(ACT_PRIORITY, *found)], "text": text}
 
 
 def _reason(diagnosis: dict[str, Any]) -> dict[str, Any] | None:
@@ -89,7 +96,7 @@ def _reason(diagnosis: dict[str, Any]) -> dict[str, Any] | None:
     system = DIAGNOSIS_SYSTEMS.get(str(diagnosis.get("system") or "").upper())
     concept: dict[str, Any] = {"text": text or code}
     if code and system:
-        concept["coding"] = [_coding(system, code, text or None)]
+        concept["coding"] = [coding_of(system, code, text or None)]
     return concept
 
 
@@ -107,12 +114,12 @@ def _hospitalization(stay: Encounter) -> dict[str, Any]:
     disposition = stay.discharge_disposition
     return {
         "admitSource": {"text": stay.admit_source} if stay.admit_source else None,
-        "reAdmission": {"coding": [_coding(READMISSION, "R", "Re-admission")]}
+        "reAdmission": {"coding": [coding_of(READMISSION, "R", "Re-admission")]}
         if stay.readmission_of_id
         else None,
         "dischargeDisposition": {
             "coding": [
-                _coding(DISCHARGE_STATUS, disposition, DISCHARGE_DISPOSITIONS.get(disposition))
+                coding_of(DISCHARGE_STATUS, disposition, DISCHARGE_DISPOSITIONS.get(disposition))
             ],
             "text": DISCHARGE_DISPOSITIONS.get(disposition, disposition),
         }
@@ -126,7 +133,7 @@ def encounter_to_fhir(stay: Encounter) -> dict[str, Any]:
     own codes), the admit and discharge times as the period, the DG1 diagnoses as reasons."""
     return cast(
         dict[str, Any],
-        _prune(
+        prune(
             {
                 "resourceType": "Encounter",
                 "id": str(stay.id),
@@ -135,7 +142,7 @@ def encounter_to_fhir(stay: Encounter) -> dict[str, Any]:
                     {
                         "use": "official",
                         "type": {
-                            "coding": [_coding(IDENTIFIER_TYPE, "VN", "Visit number")],
+                            "coding": [coding_of(IDENTIFIER_TYPE, "VN", "Visit number")],
                             "text": "Visit number",
                         },
                         "value": stay.visit_number,
@@ -145,7 +152,7 @@ def encounter_to_fhir(stay: Encounter) -> dict[str, Any]:
                 if stay.visit_number
                 else None,
                 "status": stay.status,
-                "class": _coding(ACT_CODE, stay.class_code, CLASS_DISPLAYS.get(stay.class_code)),
+                "class": coding_of(ACT_CODE, stay.class_code, CLASS_DISPLAYS.get(stay.class_code)),
                 "type": [_type(stay.class_code)],
                 "serviceType": {"text": stay.hospital_service} if stay.hospital_service else None,
                 "priority": _priority(stay.admission_type),
@@ -154,7 +161,7 @@ def encounter_to_fhir(stay: Encounter) -> dict[str, Any]:
                     {
                         "type": [
                             {
-                                "coding": [_coding(PARTICIPATION_TYPE, "ATND", "attender")],
+                                "coding": [coding_of(PARTICIPATION_TYPE, "ATND", "attender")],
                                 "text": "Attending",
                             }
                         ],

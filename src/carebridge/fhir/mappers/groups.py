@@ -15,7 +15,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
-from carebridge.fhir.mappers.patients import _prune
+from carebridge.fhir.mappers.elements import (
+    prune,
+)
 from carebridge.security.models import User
 
 # Chart statuses whose patient is still on the panel; the others are listed as inactive.
@@ -41,4 +43,4 @@ def panel_to_fhir(user: User, charts: Sequence[tuple[uuid.UUID, str]]) -> dict[s
             for patient_id, status in charts
         ],
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))

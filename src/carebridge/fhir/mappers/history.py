@@ -2,7 +2,7 @@
 profile): Condition, AllergyIntolerance, MedicationStatement, FamilyMemberHistory, Consent
 (from sharing consents and from contact consents) and DocumentReference.
 
-Rendering is pure: ORM rows in, a pruned dict out (``_prune``: no empty values). Left out, for
+Rendering is pure: ORM rows in, a pruned dict out (``prune``: no empty values). Left out, for
 want of a FHIR home or of a stored value: the ``source`` of an entry (reported, clinician...)
 except where R4 has a code for it (MedicationStatement ``patientspecified``); a medication's
 ``prescriber`` (a name, not a Practitioner); an allergy's severity without reactions
@@ -30,20 +30,22 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from carebridge.fhir.errors import FhirError
-from carebridge.fhir.mappers.patients import (
+from carebridge.fhir.mappers.elements import (
     META_KEYS,
+    Reading,
+    coding_of,
+    codings_in,
+    full_date_at,
+    items_at,
+    object_at,
+    prune,
+    strings_at,
+    text_at,
+)
+from carebridge.fhir.mappers.patients import (
     ROLE_CLASS,
     ROLE_CODE,
     SNOMED,
-    _coding,
-    _codings,
-    _full_date,
-    _items,
-    _object,
-    _prune,
-    _Reading,
-    _strings,
-    _text,
 )
 from carebridge.patients.codes import RELATIONSHIPS, SHARING_CATEGORIES
 from carebridge.patients.models import (
@@ -138,7 +140,7 @@ def _instant(value: dt.datetime | None) -> str | None:
 
 
 def _concept(system: str, code: str, display: str | None = None) -> dict[str, Any]:
-    return {"coding": [_coding(system, code, display)], "text": display}
+    return {"coding": [coding_of(system, code, display)], "text": display}
 
 
 def _patient(patient_id: uuid.UUID) -> dict[str, str]:
@@ -150,7 +152,7 @@ def _notes(text: str | None) -> list[dict[str, str]] | None:
 
 
 def _done(resource: dict[str, Any]) -> dict[str, Any]:
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 # --- Condition ------------------------------------------------------------------------------
@@ -199,7 +201,7 @@ def allergy_to_fhir(item: Allergy) -> dict[str, Any]:
     in_error = item.clinical_status == "entered-in-error"
     code: dict[str, Any] = {"text": item.substance}
     if item.code_system and item.code:
-        code["coding"] = [_coding(item.code_system, item.code, item.substance)]
+        code["coding"] = [coding_of(item.code_system, item.code, item.substance)]
     reactions = None
     if item.reactions:
         reactions = [
@@ -270,7 +272,7 @@ def medication_to_fhir(item: Medication) -> dict[str, Any]:
     stored, the dose, route and frequency as the dosage text."""
     medication: dict[str, Any] = {"text": item.name}
     if item.rxnorm:
-        medication["coding"] = [_coding(RXNORM, item.rxnorm, item.name)]
+        medication["coding"] = [coding_of(RXNORM, item.rxnorm, item.name)]
     dosage_text = " ".join(part for part in (item.dose, item.route, item.frequency) if part)
     dosage = None
     if dosage_text:
@@ -309,7 +311,7 @@ def family_history_to_fhir(item: FamilyHistory) -> dict[str, Any]:
     the condition (ICD-10-CM when coded) with the age it began at."""
     code: dict[str, Any] = {"text": item.condition}
     if item.code_system and item.code:
-        code["coding"] = [_coding(item.code_system, item.code)]
+        code["coding"] = [coding_of(item.code_system, item.code)]
     onset = None
     if item.onset_age is not None:
         onset = {"value": item.onset_age, "unit": "years", "system": UCUM, "code": "a"}
@@ -345,7 +347,7 @@ def sharing_consent_to_fhir(consent: SharingConsent) -> dict[str, Any]:
     the signed form its source. Revoked is ``inactive``; an expired one stays ``active`` with
     its period ended (the status follows the record, not the clock)."""
     labels = [
-        _coding(ACT_CODE, *SENSITIVITY_LABELS[c])
+        coding_of(ACT_CODE, *SENSITIVITY_LABELS[c])
         for c in consent.categories
         if c in SENSITIVITY_LABELS
     ]
@@ -405,7 +407,7 @@ def contact_consent_to_fhir(consent: ContactConsent) -> dict[str, Any]:
                 },
                 "code": [
                     {
-                        "coding": [_coding(CONTACT_POINT_SYSTEM, system_code, display)],
+                        "coding": [coding_of(CONTACT_POINT_SYSTEM, system_code, display)],
                         "text": f"Contact by {words}",
                     }
                 ],
@@ -450,7 +452,7 @@ def document_to_fhir(
                         "title": doc.title,
                         "creation": _instant(doc.created_at),
                     },
-                    "format": _coding(
+                    "format": coding_of(
                         FORMAT_CODE,
                         "urn:ihe:iti:xds:2017:mimeTypeSufficient",
                         "mimeType Sufficient",
@@ -526,11 +528,11 @@ def concept_words(concept: Mapping[str, Any] | None, path: str) -> str | None:
     """A CodeableConcept in words: its text, else the display of its first coding."""
     if concept is None:
         return None
-    text = _text(concept, "text", path)
+    text = text_at(concept, "text", path)
     if text:
         return text
-    for where, coding in _items(concept, "coding", path):
-        display = _text(coding, "display", where)
+    for where, coding in items_at(concept, "coding", path):
+        display = text_at(coding, "display", where)
         if display:
             return display
     return None
@@ -539,46 +541,46 @@ def concept_words(concept: Mapping[str, Any] | None, path: str) -> str | None:
 def _status(resource: Mapping[str, Any], key: str, system: str, root: str) -> str | None:
     """The code, from ``system``, of a status CodeableConcept (a required binding)."""
     path = f"{root}.{key}"
-    concept = _object(resource, key, root)
+    concept = object_at(resource, key, root)
     if concept is None:
         return None
-    codes = [code for found, code in _codings(concept, path) if found == system]
+    codes = [code for found, code in codings_in(concept, path) if found == system]
     if not codes:
         raise FhirError(422, "value", f"{path}: give a code from {system}", expression=[path])
     return codes[0]
 
 
-def _put_day(reading: _Reading, node: Mapping[str, Any], key: str, field: str, path: str) -> None:
+def _put_day(reading: Reading, node: Mapping[str, Any], key: str, field: str, path: str) -> None:
     where = f"{path}.{key}"
-    value = _text(node, key, path)
-    day = _full_date(value, where)
+    value = text_at(node, key, path)
+    day = full_date_at(value, where)
     if day is not None:
         reading.put(field, day, where)
     elif value is not None:
         reading.warn(where, f"{value!r} is not a full date; not kept")
 
 
-def _put_notes(reading: _Reading, resource: Mapping[str, Any]) -> None:
+def _put_notes(reading: Reading, resource: Mapping[str, Any]) -> None:
     """Every note's text, as the entry's one note."""
     texts = [
         text
-        for where, note in _items(resource, "note", reading.root)
-        if (text := _text(note, "text", where))
+        for where, note in items_at(resource, "note", reading.root)
+        if (text := text_at(note, "text", where))
     ]
     if texts:
         reading.put("note", "\n\n".join(texts), f"{reading.root}.note")
 
 
-def _read_condition(resource: Mapping[str, Any]) -> _Reading:
+def _read_condition(resource: Mapping[str, Any]) -> Reading:
     """A Condition as the problem list's fields: one ICD-10-CM code (else SNOMED CT, whose
     words the chart keeps as its display), the statuses, onset, abatement and notes."""
-    reading = _Reading("Condition", resource)
+    reading = Reading("Condition", resource)
     path = "Condition.code"
     reading.paths.update(
         code=path, code_system=path, display=path, clinical_status="Condition.clinicalStatus"
     )
-    concept = _object(resource, "code", "Condition")
-    codings = _items(concept, "coding", path) if concept else []
+    concept = object_at(resource, "code", "Condition")
+    codings = items_at(concept, "coding", path) if concept else []
     chosen = next((c for c in codings if c[1].get("system") == ICD10CM), None) or next(
         (c for c in codings if c[1].get("system") == SNOMED), None
     )
@@ -592,9 +594,9 @@ def _read_condition(resource: Mapping[str, Any]) -> _Reading:
     where, coding = chosen
     snomed = coding.get("system") == SNOMED
     reading.put("code_system", "snomed" if snomed else "icd-10-cm", where)
-    reading.put("code", _text(coding, "code", where), f"{where}.code")
+    reading.put("code", text_at(coding, "code", where), f"{where}.code")
     if snomed:
-        display = _text(coding, "display", where) or _text(concept or {}, "text", path)
+        display = text_at(coding, "display", where) or text_at(concept or {}, "text", path)
         reading.put("display", display, f"{where}.display")
     for other, _coding_sent in codings:
         if other != where:
@@ -608,8 +610,8 @@ def _read_condition(resource: Mapping[str, Any]) -> _Reading:
             reading.put("clinical_status", clinical, "Condition.clinicalStatus")
         if verification is not None:
             reading.put("verification_status", verification, "Condition.verificationStatus")
-    for where, category in _items(resource, "category", "Condition"):
-        if (CONDITION_CATEGORY, "problem-list-item") not in _codings(category, where):
+    for where, category in items_at(resource, "category", "Condition"):
+        if (CONDITION_CATEGORY, "problem-list-item") not in codings_in(category, where):
             reading.warn(where, "not kept (the chart keeps a problem list)")
     _put_day(reading, resource, "onsetDateTime", "onset_date", "Condition")
     _put_day(reading, resource, "abatementDateTime", "abatement_date", "Condition")
@@ -618,15 +620,15 @@ def _read_condition(resource: Mapping[str, Any]) -> _Reading:
     return reading
 
 
-def _read_reactions(reading: _Reading, resource: Mapping[str, Any]) -> None:
+def _read_reactions(reading: Reading, resource: Mapping[str, Any]) -> None:
     """Every manifestation in words; the chart keeps one severity, the worst one sent."""
     severities: list[tuple[int, str, str]] = []
-    for where, reaction in _items(resource, "reaction", reading.root):
-        for item, manifestation in _items(reaction, "manifestation", where):
+    for where, reaction in items_at(resource, "reaction", reading.root):
+        for item, manifestation in items_at(reaction, "manifestation", where):
             words = concept_words(manifestation, item)
             if words:
                 reading.append("reactions", words, item)
-        severity = _text(reaction, "severity", where)
+        severity = text_at(reaction, "severity", where)
         if severity in SEVERITY_ORDER:
             severities.append((SEVERITY_ORDER.index(severity), severity, f"{where}.severity"))
         elif severity is not None:
@@ -637,13 +639,13 @@ def _read_reactions(reading: _Reading, resource: Mapping[str, Any]) -> None:
         reading.put("severity", severity, where)
 
 
-def _read_allergy(resource: Mapping[str, Any]) -> _Reading:
+def _read_allergy(resource: Mapping[str, Any]) -> Reading:
     """An AllergyIntolerance as the allergy list's fields: the substance in words (the chart
     keeps no code for it), type, category, criticality, status, onset, reactions, notes."""
     root = "AllergyIntolerance"
-    reading = _Reading(root, resource)
+    reading = Reading(root, resource)
     reading.paths.update(substance=f"{root}.code", clinical_status=f"{root}.clinicalStatus")
-    concept = _object(resource, "code", root)
+    concept = object_at(resource, "code", root)
     substance = concept_words(concept, f"{root}.code")
     if substance is None:
         raise FhirError(
@@ -675,9 +677,9 @@ def _read_allergy(resource: Mapping[str, Any]) -> _Reading:
             f"{verification} not kept (the chart does not record whether it was confirmed)",
         )
     for key in ("type", "criticality"):
-        if (value := _text(resource, key, root)) is not None:
+        if (value := text_at(resource, key, root)) is not None:
             reading.put(key, value, f"{root}.{key}")
-    categories = _strings(resource, "category", root)
+    categories = strings_at(resource, "category", root)
     if categories:
         reading.put("category", categories[0], f"{root}.category[0]")
     for index in range(1, len(categories)):
@@ -693,31 +695,33 @@ def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _read_dosage(reading: _Reading, resource: Mapping[str, Any]) -> None:
+def _read_dosage(reading: Reading, resource: Mapping[str, Any]) -> None:
     """The chart keeps a dose, a route and a frequency as typed, and shows them as one
     text: a dosage's text is kept as the dose (with the route, when the text does not say
     it); without a text, the dose quantity, the route and the timing's code in words."""
-    dosages = _items(resource, "dosage", reading.root)
+    dosages = items_at(resource, "dosage", reading.root)
     for where, _dosage in dosages[1:]:
         reading.warn(where, "not kept (the chart keeps one dosage)")
     if not dosages:
         return
     where, dosage = dosages[0]
-    text = _text(dosage, "text", where)
-    route = concept_words(_object(dosage, "route", where), f"{where}.route")
+    text = text_at(dosage, "text", where)
+    route = concept_words(object_at(dosage, "route", where), f"{where}.route")
     if route and not (text and route.lower() in text.lower()):
         reading.put("route", route, f"{where}.route")
     if text:
         reading.put("dose", text, f"{where}.text")
         return
-    amounts = _items(dosage, "doseAndRate", where)
-    quantity = _object(amounts[0][1], "doseQuantity", amounts[0][0]) if amounts else None
+    amounts = items_at(dosage, "doseAndRate", where)
+    quantity = object_at(amounts[0][1], "doseQuantity", amounts[0][0]) if amounts else None
     if quantity is not None and quantity.get("value") is not None:
-        unit = _text(quantity, "unit", "doseQuantity") or _text(quantity, "code", "doseQuantity")
+        unit = text_at(quantity, "unit", "doseQuantity") or text_at(
+            quantity, "code", "doseQuantity"
+        )
         dose = " ".join(p for p in (_number(quantity["value"]), unit) if p)
         reading.put("dose", dose, f"{amounts[0][0]}.doseQuantity")
-    timing = _object(dosage, "timing", where)
-    code = _object(timing, "code", f"{where}.timing") if timing else None
+    timing = object_at(dosage, "timing", where)
+    code = object_at(timing, "code", f"{where}.timing") if timing else None
     frequency = concept_words(code, f"{where}.timing.code")
     if frequency:
         reading.put("frequency", frequency, f"{where}.timing.code")
@@ -726,12 +730,12 @@ def _read_dosage(reading: _Reading, resource: Mapping[str, Any]) -> None:
     reading.leftovers(dosage, where, {"text", "route", "doseAndRate", "timing", "sequence"})
 
 
-def _read_medication(resource: Mapping[str, Any]) -> _Reading:
+def _read_medication(resource: Mapping[str, Any]) -> Reading:
     """A MedicationStatement as the medication list's fields: the medicine in words with
     its RxNorm code, status, dates, dosage, reason and notes; one the patient or a caregiver
     reported (category patientspecified) is "reported", one from elsewhere "imported"."""
     root = "MedicationStatement"
-    reading = _Reading(root, resource)
+    reading = Reading(root, resource)
     medicine = f"{root}.medicationCodeableConcept"
     reading.paths.update(name=medicine, status=f"{root}.status")
     if resource.get("medicationReference") is not None:
@@ -742,9 +746,9 @@ def _read_medication(resource: Mapping[str, Any]) -> _Reading:
             "(its name, and its RxNorm code)",
             expression=[f"{root}.medicationReference"],
         )
-    if (status := _text(resource, "status", root)) is not None:
+    if (status := text_at(resource, "status", root)) is not None:
         reading.put("status", status, f"{root}.status")
-    concept = _object(resource, "medicationCodeableConcept", root)
+    concept = object_at(resource, "medicationCodeableConcept", root)
     name = concept_words(concept, medicine)
     if name is None:
         raise FhirError(
@@ -755,25 +759,25 @@ def _read_medication(resource: Mapping[str, Any]) -> _Reading:
         )
     reading.put("name", name, medicine)
     if concept is not None:
-        for where, coding in _items(concept, "coding", medicine):
-            code = _text(coding, "code", where)
+        for where, coding in items_at(concept, "coding", medicine):
+            code = text_at(coding, "code", where)
             if coding.get("system") == RXNORM and code and "rxnorm" not in reading.values:
                 reading.put("rxnorm", code, f"{where}.code")
             else:
                 reading.warn(where, "not kept (the chart keeps one RxNorm code)")
-    period = _object(resource, "effectivePeriod", root)
+    period = object_at(resource, "effectivePeriod", root)
     if period is not None:
         _put_day(reading, period, "start", "start_date", f"{root}.effectivePeriod")
         _put_day(reading, period, "end", "stop_date", f"{root}.effectivePeriod")
     _put_day(reading, resource, "effectiveDateTime", "start_date", root)
     _read_dosage(reading, resource)
-    reasons = _items(resource, "reasonCode", root)
+    reasons = items_at(resource, "reasonCode", root)
     if reasons:
         reading.put("reason", concept_words(reasons[0][1], reasons[0][0]), reasons[0][0])
     for where, _reason in reasons[1:]:
         reading.warn(where, "not kept (the chart keeps one reason)")
-    category = _object(resource, "category", root)
-    reported = (MEDICATION_CATEGORY, "patientspecified") in _codings(category, f"{root}.category")
+    category = object_at(resource, "category", root)
+    reported = (MEDICATION_CATEGORY, "patientspecified") in codings_in(category, f"{root}.category")
     reading.put("source", "reported" if reported else SENT_SOURCE, f"{root}.category")
     if category is not None and not reported:
         reading.warn(f"{root}.category", "not kept (the chart records who reported it)")
@@ -784,7 +788,7 @@ def _read_medication(resource: Mapping[str, Any]) -> _Reading:
 
 # Each type: how it is read, the field its status goes in, the one its end date goes in,
 # and the fields without which there is no entry.
-_READERS: dict[str, tuple[Callable[[Mapping[str, Any]], _Reading], str, str | None]] = {
+_READERS: dict[str, tuple[Callable[[Mapping[str, Any]], Reading], str, str | None]] = {
     "Condition": (_read_condition, "clinical_status", "abatement_date"),
     "AllergyIntolerance": (_read_allergy, "clinical_status", None),
     "MedicationStatement": (_read_medication, "status", "stop_date"),
@@ -803,7 +807,7 @@ _SCHEMAS: dict[str, type[ConditionCreate | AllergyCreate | MedicationCreate]] = 
 }
 
 
-def _reader(resource: Mapping[str, Any]) -> tuple[str, _Reading, str, str | None]:
+def _reader(resource: Mapping[str, Any]) -> tuple[str, Reading, str, str | None]:
     kind = str(resource.get("resourceType"))
     if kind not in _READERS:
         raise FhirError(400, "invalid", f"{kind} is not a health-history type")
@@ -864,8 +868,8 @@ def no_known_allergies_from_fhir(resource: Mapping[str, Any]) -> tuple[str, list
     narrower statements (no known drug, food or environmental allergy) are a 422: the chart
     has no place for them, and taking them as "no known allergies" would say too much."""
     root = "AllergyIntolerance"
-    concept = _object(resource, "code", root)
-    codes = {code for system, code in _codings(concept, f"{root}.code") if system == SNOMED}
+    concept = object_at(resource, "code", root)
+    codes = {code for system, code in codings_in(concept, f"{root}.code") if system == SNOMED}
     for code, words in NARROWER_NO_KNOWN.items():
         if code in codes:
             raise FhirError(
@@ -877,7 +881,7 @@ def no_known_allergies_from_fhir(resource: Mapping[str, Any]) -> tuple[str, list
             )
     if NO_KNOWN_ALLERGY_CODE not in codes:
         return None
-    reading = _Reading(root, resource)
+    reading = Reading(root, resource)
     status = _status(resource, "clinicalStatus", ALLERGY_CLINICAL, root) or "active"
     kept = {"code", "clinicalStatus", "verificationStatus", "patient", "recordedDate"}
     reading.leftovers(resource, root, set(META_KEYS) | kept)

@@ -25,7 +25,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from carebridge.fhir.mappers.patients import SNOMED, _coding, _prune
+from carebridge.fhir.mappers.elements import (
+    coding_of,
+    prune,
+)
+from carebridge.fhir.mappers.patients import (
+    SNOMED,
+)
 from carebridge.patients.models import Medication
 from carebridge.patients.terminology import RXNORM
 
@@ -72,7 +78,7 @@ def route_concept(route: str | None) -> dict[str, Any] | None:
     if not route:
         return None
     known = ROUTES.get(" ".join(route.lower().split()))
-    return {"coding": [_coding(SNOMED, *known)] if known else None, "text": route}
+    return {"coding": [coding_of(SNOMED, *known)] if known else None, "text": route}
 
 
 def _dosage(item: Medication) -> list[dict[str, Any]]:
@@ -93,7 +99,7 @@ def medication_request_to_fhir(item: Medication) -> dict[str, Any] | None:
         return None
     medication: dict[str, Any] = {"text": item.name}
     if item.rxnorm:
-        medication["coding"] = [_coding(RXNORM, item.rxnorm, item.name)]
+        medication["coding"] = [coding_of(RXNORM, item.rxnorm, item.name)]
     patient = {"reference": f"Patient/{item.patient_id}"}
     by_patient = item.source == "reported"
     resource = {
@@ -112,4 +118,4 @@ def medication_request_to_fhir(item: Medication) -> dict[str, Any] | None:
         "note": [{"text": item.note}] if item.note else None,
         "dosageInstruction": _dosage(item),
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))

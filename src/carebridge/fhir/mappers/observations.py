@@ -42,7 +42,13 @@ from decimal import Decimal
 from typing import Any, cast
 
 from carebridge.careplans.models import Goal, GoalMeasurement
-from carebridge.fhir.mappers.patients import SNOMED, _coding, _prune
+from carebridge.fhir.mappers.elements import (
+    coding_of,
+    prune,
+)
+from carebridge.fhir.mappers.patients import (
+    SNOMED,
+)
 from carebridge.fhir.mappers.tasks import instant
 from carebridge.patients.models import SocialHistory
 from carebridge.patients.terminology import LOINC
@@ -110,15 +116,15 @@ def social_observation_id(record_id: uuid.UUID, fact: str) -> uuid.UUID:
 
 
 def _concept(system: str, code: str, display: str) -> dict[str, Any]:
-    return {"coding": [_coding(system, code, display)], "text": display}
+    return {"coding": [coding_of(system, code, display)], "text": display}
 
 
 def _category(code: str, display: str) -> dict[str, Any]:
-    return {"coding": [_coding(OBSERVATION_CATEGORY, code, display)]}
+    return {"coding": [coding_of(OBSERVATION_CATEGORY, code, display)]}
 
 
 SOCIAL_HISTORY = _category("social-history", "Social History")
-UNKNOWN = {"coding": [_coding(DATA_ABSENT, "unknown", "Unknown")]}
+UNKNOWN = {"coding": [coding_of(DATA_ABSENT, "unknown", "Unknown")]}
 
 
 def _number(value: Decimal | int) -> int | float:
@@ -228,7 +234,7 @@ def social_history_to_fhir(
         "performer": [patient] if record.source == "reported" else None,
         **said,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 # --- goal measurements -----------------------------------------------------------------------
@@ -261,4 +267,4 @@ def measurement_to_fhir(
         "valueQuantity": _quantity(reading.value, goal.unit),
         "note": [{"text": reading.note}] if reading.note else None,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))

@@ -22,14 +22,25 @@ column, so ``us-core-birthsex`` is not rendered and is a warning on the way in. 
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from carebridge.fhir.errors import FhirError
+from carebridge.fhir.mappers.elements import (
+    META_KEYS,
+    Reading,
+    boolean_at,
+    coding_of,
+    codings_in,
+    full_date_at,
+    items_at,
+    object_at,
+    prune,
+    strings_at,
+    text_at,
+)
 from carebridge.patients.codes import ETHNICITIES, LANGUAGES, RACES, RELATIONSHIPS
 from carebridge.patients.models import Patient, RelatedPerson
 from carebridge.patients.schemas import (
@@ -91,34 +102,13 @@ GENDER_IDENTITIES: dict[str, tuple[str, str, str]] = {
 }
 GENDER_IDENTITY_CODES = {(s, c): ours for ours, (s, c, _d) in GENDER_IDENTITIES.items()}
 
-FULL_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
-# Elements of the resource itself that are not facts about the person.
-META_KEYS = frozenset({"resourceType", "id", "meta", "text", "implicitRules", "language"})
-
-M = TypeVar("M", bound=BaseModel)
-
 
 # --- rendering ----------------------------------------------------------------------------
 
 
-def _prune(value: Any) -> Any:
-    """Drop None, empty strings, lists and objects at every depth (FHIR forbids them)."""
-    if isinstance(value, dict):
-        kept = {key: _prune(item) for key, item in value.items()}
-        return {key: item for key, item in kept.items() if item not in (None, "", [], {})}
-    if isinstance(value, list):
-        items = [_prune(item) for item in value]
-        return [item for item in items if item not in (None, "", [], {})]
-    return value
-
-
-def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
-    return {"system": system, "code": code, "display": display}
-
-
 def _race_coding(code: str, table: dict[str, str]) -> dict[str, Any]:
     system = NULL_FLAVOR if code in NULL_FLAVOR_CODES else CDC_RACE_ETHNICITY
-    return _coding(system, code, table.get(code))
+    return coding_of(system, code, table.get(code))
 
 
 def _omb_extension(url: str, codes: list[str], table: dict[str, str]) -> dict[str, Any] | None:
@@ -143,7 +133,7 @@ def _patient_extensions(patient: Patient) -> list[dict[str, Any] | None]:
         if identity is None
         else {
             "url": GENDER_IDENTITY_URL,
-            "valueCodeableConcept": {"coding": [_coding(*identity)], "text": identity[2]},
+            "valueCodeableConcept": {"coding": [coding_of(*identity)], "text": identity[2]},
         },
         {"url": INTERPRETER_URL, "valueBoolean": True} if patient.interpreter_needed else None,
     ]
@@ -151,7 +141,7 @@ def _patient_extensions(patient: Patient) -> list[dict[str, Any] | None]:
 
 def _identifier_type(code: str) -> dict[str, Any]:
     display = IDENTIFIER_DISPLAYS.get(code)
-    return {"coding": [_coding(IDENTIFIER_TYPE, code, display)], "text": display}
+    return {"coding": [coding_of(IDENTIFIER_TYPE, code, display)], "text": display}
 
 
 def _patient_identifiers(patient: Patient, mrn_system: str) -> list[dict[str, Any]]:
@@ -217,7 +207,7 @@ def _patient_address(patient: Patient) -> dict[str, Any] | None:
 
 def _language(code: str) -> dict[str, Any]:
     display = LANGUAGES.get(code)
-    return {"coding": [_coding(BCP47, code, display)], "text": display}
+    return {"coding": [coding_of(BCP47, code, display)], "text": display}
 
 
 def patient_to_fhir(patient: Patient, *, base_mrn_system: str = MRN_SYSTEM) -> dict[str, Any]:
@@ -251,23 +241,23 @@ def patient_to_fhir(patient: Patient, *, base_mrn_system: str = MRN_SYSTEM) -> d
         if patient.merged_into_id is not None
         else None,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def _relationships(person: RelatedPerson) -> list[dict[str, Any]]:
     code = person.relationship_code
     # CAREGIVER is a v3 RoleClass code; the personal relationships are v3 RoleCode.
     system = ROLE_CLASS if code == "CAREGIVER" else ROLE_CODE
-    found: list[dict[str, Any]] = [{"coding": [_coding(system, code, RELATIONSHIPS.get(code))]}]
+    found: list[dict[str, Any]] = [{"coding": [coding_of(system, code, RELATIONSHIPS.get(code))]}]
     if person.emergency_contact:
-        found.append({"coding": [_coding(CONTACT_ROLE, "C", "Emergency Contact")]})
+        found.append({"coding": [coding_of(CONTACT_ROLE, "C", "Emergency Contact")]})
     if person.caregiver and code != "CAREGIVER":
-        found.append({"coding": [_coding(ROLE_CLASS, "CAREGIVER", "Caregiver")]})
+        found.append({"coding": [coding_of(ROLE_CLASS, "CAREGIVER", "Caregiver")]})
     if person.personal_representative:
         found.append(
             {
                 "coding": [
-                    _coding(CAREBRIDGE_ROLE, PERSONAL_REPRESENTATIVE, "Personal representative")
+                    coding_of(CAREBRIDGE_ROLE, PERSONAL_REPRESENTATIVE, "Personal representative")
                 ],
                 "text": "Personal representative",
             }
@@ -292,187 +282,7 @@ def related_person_to_fhir(rp: RelatedPerson) -> dict[str, Any]:
         ],
         "address": [{"text": rp.address}] if rp.address else None,
     }
-    return cast(dict[str, Any], _prune(resource))
-
-
-# --- reading: structure ------------------------------------------------------------------
-
-
-def _structure(path: str, expected: str) -> FhirError:
-    return FhirError(400, "structure", f"{path} must be {expected}", expression=[path])
-
-
-def _items(node: Mapping[str, Any], key: str, path: str) -> list[tuple[str, Mapping[str, Any]]]:
-    """The objects of an array element, each with its FHIR path."""
-    value = node.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _structure(f"{path}.{key}", "an array")
-    found = []
-    for index, item in enumerate(value):
-        where = f"{path}.{key}[{index}]"
-        if not isinstance(item, Mapping):
-            raise _structure(where, "an object")
-        found.append((where, item))
-    return found
-
-
-def _strings(node: Mapping[str, Any], key: str, path: str) -> list[str]:
-    value = node.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _structure(f"{path}.{key}", "an array of strings")
-    return [v.strip() for v in value if v.strip()]
-
-
-def _text(node: Mapping[str, Any], key: str, path: str) -> str | None:
-    value = node.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _structure(f"{path}.{key}", "a string")
-    return value.strip() or None
-
-
-def _object(node: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any] | None:
-    value = node.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise _structure(f"{path}.{key}", "an object")
-    return value
-
-
-def _boolean(node: Mapping[str, Any], key: str, path: str) -> bool | None:
-    value = node.get(key)
-    if value is None or isinstance(value, bool):
-        return value
-    raise _structure(f"{path}.{key}", "true or false")
-
-
-def _codings(concept: Mapping[str, Any] | None, path: str) -> list[tuple[str, str]]:
-    """(system, code) of each coding of a CodeableConcept."""
-    if concept is None:
-        return []
-    found = []
-    for where, coding in _items(concept, "coding", path):
-        code = _text(coding, "code", where)
-        if code:
-            found.append((_text(coding, "system", where) or "", code))
-    return found
-
-
-class _Reading:
-    """Values gathered for a schema, the FHIR path each came from, and what was dropped."""
-
-    def __init__(self, resource_type: str, resource: Mapping[str, Any]) -> None:
-        found = resource.get("resourceType")
-        if found != resource_type:
-            raise FhirError(
-                400,
-                "invalid",
-                f"{resource_type}.resourceType: expected {resource_type}, got {found!r}",
-                expression=[f"{resource_type}.resourceType"],
-            )
-        if resource.get("modifierExtension"):
-            # A modifier changes the meaning of the rest; keeping the rest would mislead.
-            raise FhirError(
-                422,
-                "not-supported",
-                f"{resource_type}.modifierExtension is not understood by Carebridge",
-                expression=[f"{resource_type}.modifierExtension"],
-            )
-        self.root = resource_type
-        self.values: dict[str, Any] = {}
-        self.paths: dict[str, str] = {}
-        self.item_paths: dict[str, list[str]] = {}
-        self.warnings: list[str] = []
-
-    def put(self, field: str, value: Any, path: str) -> None:
-        self.values[field] = value
-        self.paths[field] = path
-
-    def append(self, field: str, value: Any, path: str) -> None:
-        self.values.setdefault(field, []).append(value)
-        self.item_paths.setdefault(field, []).append(path)
-
-    def warn(self, path: str, why: str) -> None:
-        self.warnings.append(f"{path}: {why}")
-
-    def leftovers(self, node: Mapping[str, Any], path: str, used: set[str]) -> None:
-        """Name every element of ``node`` that was not read (element ids carry no data)."""
-        for key, value in node.items():
-            if key in used or key == "id" or value in (None, "", [], {}):
-                continue
-            if key == "extension" and isinstance(value, list):
-                for index, ext in enumerate(value):
-                    url = ext.get("url") if isinstance(ext, Mapping) else None
-                    self.warn(f"{path}.extension[{index}]", f"extension {url} not kept")
-            else:
-                self.warn(f"{path}.{key}", "not kept in the chart")
-
-    def path_of(self, loc: tuple[int | str, ...]) -> str:
-        if not loc:
-            return self.root
-        field = str(loc[0])
-        if len(loc) > 1 and isinstance(loc[1], int) and field in self.item_paths:
-            items = self.item_paths[field]
-            if loc[1] < len(items):
-                return items[loc[1]]
-        return self.paths.get(field, f"{self.root}.{field}")
-
-    def drop(self, loc: tuple[int | str, ...]) -> None:
-        field = str(loc[0])
-        if len(loc) > 1 and isinstance(loc[1], int) and field in self.item_paths:
-            del self.values[field][loc[1]]
-            del self.item_paths[field][loc[1]]
-        else:
-            self.values.pop(field, None)
-
-    def validate(self, model: type[M], required: frozenset[str]) -> M:
-        """Build ``model``; an optional value it refuses is dropped with a warning and the
-        build retried; a required one (or a rule across fields) is a 422 naming its path."""
-        while True:
-            try:
-                return model.model_validate(self.values)
-            except ValidationError as exc:
-                errors = exc.errors()
-            fatal: list[tuple[str, str, bool]] = []
-            drops: set[tuple[int | str, ...]] = set()
-            for error in errors:
-                loc = tuple(error["loc"])
-                path = self.path_of(loc)
-                message = str(error["msg"]).removeprefix("Value error, ")
-                if not loc or str(loc[0]) in required:
-                    fatal.append((path, message, error["type"] == "missing"))
-                else:
-                    # One drop per list item or field, however many errors it has.
-                    is_item = len(loc) > 1 and isinstance(loc[1], int)
-                    drops.add(loc[:2] if is_item else loc[:1])
-                    self.warn(path, f"{message}; not kept")
-            if fatal:
-                raise FhirError(
-                    422,
-                    "required" if all(missing for _p, _m, missing in fatal) else "value",
-                    "; ".join(f"{path}: {message}" for path, message, _missing in fatal),
-                    expression=[path for path, _m, _missing in fatal],
-                )
-            # Items of one list go from the last, so earlier indexes stay right.
-            for loc in sorted(drops, key=lambda loc: [str(part).zfill(9) for part in loc])[::-1]:
-                self.drop(loc)
-
-    def require(self, fields: dict[str, str]) -> None:
-        """A PUT replaces the resource: a required element left out is an error, not a keep."""
-        missing = [path for field, path in fields.items() if self.values.get(field) is None]
-        if missing:
-            raise FhirError(
-                422,
-                "required",
-                "; ".join(f"{path}: is required" for path in missing),
-                expression=missing,
-            )
+    return cast(dict[str, Any], prune(resource))
 
 
 # --- reading: Patient --------------------------------------------------------------------
@@ -489,28 +299,28 @@ MAX_PHONES = 5
 MAX_IDENTIFIERS = 10
 
 
-def _read_names(reading: _Reading, resource: Mapping[str, Any]) -> None:
-    names = _items(resource, "name", "Patient")
-    uses = [(_text(name, "use", path) or "", path, name) for path, name in names]
+def _read_names(reading: Reading, resource: Mapping[str, Any]) -> None:
+    names = items_at(resource, "name", "Patient")
+    uses = [(text_at(name, "use", path) or "", path, name) for path, name in names]
     official = next((n for n in uses if n[0] == "official"), None) or next(
         (n for n in uses if n[0] in ("", "usual") and n[2].get("family")), None
     )
     usual = next((n for n in uses if n[0] == "usual" and n is not official), None)
     for use, path, name in uses:
         if official is not None and name is official[2]:
-            reading.put("family_name", _text(name, "family", path), f"{path}.family")
-            reading.put("given_names", " ".join(_strings(name, "given", path)), f"{path}.given")
+            reading.put("family_name", text_at(name, "family", path), f"{path}.family")
+            reading.put("given_names", " ".join(strings_at(name, "given", path)), f"{path}.given")
             reading.leftovers(name, path, {"use", "family", "given", "text"})
         elif usual is not None and name is usual[2]:
-            preferred = " ".join(_strings(name, "given", path)) or _text(name, "text", path)
+            preferred = " ".join(strings_at(name, "given", path)) or text_at(name, "text", path)
             reading.put("preferred_name", preferred, f"{path}.given")
             reading.leftovers(name, path, {"use", "given", "text", "family"})
         else:
             reading.warn(path, f"{use or 'unlabelled'} name not kept (the chart has one name)")
 
 
-def _read_telecoms(reading: _Reading, resource: Mapping[str, Any]) -> None:
-    points = _items(resource, "telecom", "Patient")
+def _read_telecoms(reading: Reading, resource: Mapping[str, Any]) -> None:
+    points = items_at(resource, "telecom", "Patient")
 
     def rank(item: tuple[str, Mapping[str, Any]]) -> int:
         value = item[1].get("rank")
@@ -518,8 +328,8 @@ def _read_telecoms(reading: _Reading, resource: Mapping[str, Any]) -> None:
 
     seen: set[str] = set()
     for path, point in sorted(points, key=rank):
-        system, value = _text(point, "system", path), _text(point, "value", path)
-        use = _text(point, "use", path)
+        system, value = text_at(point, "system", path), text_at(point, "value", path)
+        use = text_at(point, "use", path)
         reading.leftovers(point, path, {"system", "value", "use", "rank"})
         if not value or value in seen:
             continue
@@ -540,9 +350,9 @@ def _read_telecoms(reading: _Reading, resource: Mapping[str, Any]) -> None:
             )
 
 
-def _read_address(reading: _Reading, resource: Mapping[str, Any]) -> None:
+def _read_address(reading: Reading, resource: Mapping[str, Any]) -> None:
     chosen = False
-    for path, address in _items(resource, "address", "Patient"):
+    for path, address in items_at(resource, "address", "Patient"):
         if address.get("use") == "old":
             reading.warn(path, "old address not kept")
             continue
@@ -550,15 +360,15 @@ def _read_address(reading: _Reading, resource: Mapping[str, Any]) -> None:
             reading.warn(path, "only one address is kept")
             continue
         chosen = True
-        lines = _strings(address, "line", path)
+        lines = strings_at(address, "line", path)
         if lines:
             reading.put("address_line1", lines[0], f"{path}.line[0]")
         if len(lines) > 1:
             reading.put("address_line2", ", ".join(lines[1:]), f"{path}.line[1]")
-        reading.put("city", _text(address, "city", path), f"{path}.city")
-        reading.put("state", _text(address, "state", path), f"{path}.state")
-        reading.put("postal_code", _text(address, "postalCode", path), f"{path}.postalCode")
-        country = _text(address, "country", path)
+        reading.put("city", text_at(address, "city", path), f"{path}.city")
+        reading.put("state", text_at(address, "state", path), f"{path}.state")
+        reading.put("postal_code", text_at(address, "postalCode", path), f"{path}.postalCode")
+        country = text_at(address, "country", path)
         if country is not None:
             country = {"USA": "US", "UNITED STATES": "US"}.get(country.upper(), country)
             reading.put("country", country, f"{path}.country")
@@ -569,16 +379,16 @@ def _read_address(reading: _Reading, resource: Mapping[str, Any]) -> None:
             reading.warn(f"{path}.text", "an address given only as text is not kept")
 
 
-def _read_language(reading: _Reading, resource: Mapping[str, Any]) -> None:
-    items = _items(resource, "communication", "Patient")
+def _read_language(reading: Reading, resource: Mapping[str, Any]) -> None:
+    items = items_at(resource, "communication", "Patient")
     chosen = next((item for item in items if item[1].get("preferred") is True), None)
     chosen = chosen or (items[0] if items else None)
     for path, item in items:
         if chosen is None or item is not chosen[1]:
             reading.warn(path, "only the preferred language is kept")
             continue
-        concept = _object(item, "language", path)
-        codes = [code for _system, code in _codings(concept, f"{path}.language")]
+        concept = object_at(item, "language", path)
+        codes = [code for _system, code in codings_in(concept, f"{path}.language")]
         if not codes:
             reading.warn(f"{path}.language", "a language without a code is not kept")
             continue
@@ -589,14 +399,14 @@ def _read_language(reading: _Reading, resource: Mapping[str, Any]) -> None:
         reading.leftovers(item, path, {"language", "preferred"})
 
 
-def _omb_codes(ext: Mapping[str, Any], path: str, reading: _Reading) -> list[tuple[str, str]]:
+def _omb_codes(ext: Mapping[str, Any], path: str, reading: Reading) -> list[tuple[str, str]]:
     """(path, code) of each OMB category of a race or ethnicity extension."""
     codes = []
-    for where, part in _items(ext, "extension", path):
+    for where, part in items_at(ext, "extension", path):
         url = part.get("url")
         if url == "ombCategory":
-            coding = _object(part, "valueCoding", where)
-            code = _text(coding, "code", f"{where}.valueCoding") if coding else None
+            coding = object_at(part, "valueCoding", where)
+            code = text_at(coding, "code", f"{where}.valueCoding") if coding else None
             if code:
                 codes.append((where, code))
         elif url != "text":  # text is derived from the codes again when rendering
@@ -604,8 +414,8 @@ def _omb_codes(ext: Mapping[str, Any], path: str, reading: _Reading) -> list[tup
     return codes
 
 
-def _read_extensions(reading: _Reading, resource: Mapping[str, Any]) -> None:
-    for path, ext in _items(resource, "extension", "Patient"):
+def _read_extensions(reading: Reading, resource: Mapping[str, Any]) -> None:
+    for path, ext in items_at(resource, "extension", "Patient"):
         url = ext.get("url")
         if url == RACE_URL:
             for where, code in _omb_codes(ext, path, reading):
@@ -617,14 +427,14 @@ def _read_extensions(reading: _Reading, resource: Mapping[str, Any]) -> None:
             if codes:
                 reading.put("ethnicity", codes[0][1], codes[0][0])
         elif url == GENDER_IDENTITY_URL:
-            codings = _codings(_object(ext, "valueCodeableConcept", path), path)
+            codings = codings_in(object_at(ext, "valueCodeableConcept", path), path)
             found = [GENDER_IDENTITY_CODES[c] for c in codings if c in GENDER_IDENTITY_CODES]
             if found:
                 reading.put("gender_identity", found[0], path)
             else:
                 reading.warn(path, "gender identity code not known to Carebridge; not kept")
         elif url == INTERPRETER_URL:
-            needed = _boolean(ext, "valueBoolean", path)
+            needed = boolean_at(ext, "valueBoolean", path)
             reading.put("interpreter_needed", bool(needed), path)
         elif url == BIRTHSEX_URL:
             reading.warn(path, "birth sex not kept (the chart records administrative gender)")
@@ -635,16 +445,16 @@ def _read_extensions(reading: _Reading, resource: Mapping[str, Any]) -> None:
 def _identifier_code(ident: Mapping[str, Any], path: str, system: str) -> str | None:
     codes = [
         code
-        for coding_system, code in _codings(_object(ident, "type", path), f"{path}.type")
+        for coding_system, code in codings_in(object_at(ident, "type", path), f"{path}.type")
         if coding_system == IDENTIFIER_TYPE and code in IDENTIFIER_DISPLAYS
     ]
     return codes[0] if codes else SYSTEM_TYPES.get(system)
 
 
-def _read_identifiers(reading: _Reading, resource: Mapping[str, Any], mrn_system: str) -> None:
+def _read_identifiers(reading: Reading, resource: Mapping[str, Any], mrn_system: str) -> None:
     seen: set[tuple[str, str]] = set()
-    for path, ident in _items(resource, "identifier", "Patient"):
-        system, value = _text(ident, "system", path), _text(ident, "value", path)
+    for path, ident in items_at(resource, "identifier", "Patient"):
+        system, value = text_at(ident, "system", path), text_at(ident, "value", path)
         if not system or not value:
             reading.warn(path, "an identifier without system and value is not kept")
             continue
@@ -661,8 +471,8 @@ def _read_identifiers(reading: _Reading, resource: Mapping[str, Any], mrn_system
         if len(reading.values.get("identifiers", [])) >= MAX_IDENTIFIERS:
             reading.warn(path, f"only {MAX_IDENTIFIERS} identifiers are kept")
             continue
-        assigner = _object(ident, "assigner", path)
-        display = _text(assigner, "display", f"{path}.assigner") if assigner else None
+        assigner = object_at(ident, "assigner", path)
+        display = text_at(assigner, "display", f"{path}.assigner") if assigner else None
         reading.append(
             "identifiers",
             {"type": code, "system": system, "value": value, "assigner": display},
@@ -671,21 +481,8 @@ def _read_identifiers(reading: _Reading, resource: Mapping[str, Any], mrn_system
         reading.leftovers(ident, path, {"use", "type", "system", "value", "assigner"})
 
 
-def _full_date(value: str | None, path: str) -> dt.date | None:
-    """A FHIR date or dateTime's calendar date; None when only a year or month is given."""
-    if value is None:
-        return None
-    match = FULL_DATE.match(value)
-    try:
-        return dt.date.fromisoformat(match.group(1)) if match else None
-    except ValueError:
-        raise FhirError(
-            422, "value", f"{path}: {value!r} is not a calendar date", expression=[path]
-        ) from None
-
-
-def _read_patient(resource: Mapping[str, Any], mrn_system: str) -> _Reading:
-    reading = _Reading("Patient", resource)
+def _read_patient(resource: Mapping[str, Any], mrn_system: str) -> Reading:
+    reading = Reading("Patient", resource)
     reading.paths.update(PATIENT_PATHS)
     _read_extensions(reading, resource)
     _read_identifiers(reading, resource, mrn_system)
@@ -693,12 +490,12 @@ def _read_patient(resource: Mapping[str, Any], mrn_system: str) -> _Reading:
     _read_telecoms(reading, resource)
     _read_address(reading, resource)
     _read_language(reading, resource)
-    gender = _text(resource, "gender", "Patient")
+    gender = text_at(resource, "gender", "Patient")
     if gender is not None:
         reading.put("sex", gender, "Patient.gender")
-    born = _text(resource, "birthDate", "Patient")
+    born = text_at(resource, "birthDate", "Patient")
     if born is not None:
-        birth_date = _full_date(born, "Patient.birthDate")
+        birth_date = full_date_at(born, "Patient.birthDate")
         if birth_date is None:
             raise FhirError(
                 422,
@@ -708,10 +505,10 @@ def _read_patient(resource: Mapping[str, Any], mrn_system: str) -> _Reading:
                 expression=["Patient.birthDate"],
             )
         reading.put("birth_date", birth_date, "Patient.birthDate")
-    active = _boolean(resource, "active", "Patient")
+    active = boolean_at(resource, "active", "Patient")
     status = "inactive" if active is False else "active"
-    died = _text(resource, "deceasedDateTime", "Patient")
-    died_on = _full_date(died, "Patient.deceasedDateTime")
+    died = text_at(resource, "deceasedDateTime", "Patient")
+    died_on = full_date_at(died, "Patient.deceasedDateTime")
     if died_on is not None:
         reading.put("status", "deceased", "Patient.deceasedDateTime")
         reading.put("deceased_date", died_on, "Patient.deceasedDateTime")
@@ -719,7 +516,7 @@ def _read_patient(resource: Mapping[str, Any], mrn_system: str) -> _Reading:
         reading.put("status", status, "Patient.active")
         if died is not None:
             reading.warn("Patient.deceasedDateTime", f"{died!r} is not a full date; not kept")
-        if _boolean(resource, "deceasedBoolean", "Patient"):
+        if boolean_at(resource, "deceasedBoolean", "Patient"):
             reading.warn("Patient.deceasedBoolean", "a death without a date is not kept")
     reading.leftovers(
         resource,
@@ -804,21 +601,21 @@ RELATED_REQUIRED = frozenset({"name", "relationship", "version"})
 RELATED_KEYS = {"patient", "relationship", "name", "telecom", "address", "active"}
 
 
-def _read_related(resource: Mapping[str, Any]) -> _Reading:
-    reading = _Reading("RelatedPerson", resource)
+def _read_related(resource: Mapping[str, Any]) -> Reading:
+    reading = Reading("RelatedPerson", resource)
     reading.paths.update(
         {"name": "RelatedPerson.name", "relationship": "RelatedPerson.relationship"}
     )
-    names = _items(resource, "name", "RelatedPerson")
+    names = items_at(resource, "name", "RelatedPerson")
     for index, (path, name) in enumerate(names):
         if index:
             reading.warn(path, "only one name is kept")
             continue
-        parts = [*_strings(name, "given", path), _text(name, "family", path) or ""]
-        reading.put("name", _text(name, "text", path) or " ".join(p for p in parts if p), path)
+        parts = [*strings_at(name, "given", path), text_at(name, "family", path) or ""]
+        reading.put("name", text_at(name, "text", path) or " ".join(p for p in parts if p), path)
         reading.leftovers(name, path, {"use", "text", "given", "family"})
-    for path, concept in _items(resource, "relationship", "RelatedPerson"):
-        for system, code in _codings(concept, path):
+    for path, concept in items_at(resource, "relationship", "RelatedPerson"):
+        for system, code in codings_in(concept, path):
             if system == ROLE_CLASS and code == "CAREGIVER":
                 reading.put("caregiver", True, path)
             elif system == CONTACT_ROLE and code in ("C", "EP"):
@@ -835,33 +632,33 @@ def _read_related(resource: Mapping[str, Any]) -> _Reading:
                 reading.warn(path, f"relationship {system}|{code} not kept")
     if "relationship" not in reading.values and reading.values.get("caregiver"):
         reading.put("relationship", "CAREGIVER", reading.paths["caregiver"])
-    for path, point in _items(resource, "telecom", "RelatedPerson"):
-        channel, value = _text(point, "system", path), _text(point, "value", path)
+    for path, point in items_at(resource, "telecom", "RelatedPerson"):
+        channel, value = text_at(point, "system", path), text_at(point, "value", path)
         kind = {"phone": "phone", "email": "email"}.get(channel or "")
         if kind is None or kind in reading.values or not value:
             reading.warn(path, f"{channel or 'contact point'} {value!r} not kept")
         else:
             reading.put(kind, value, path)
         reading.leftovers(point, path, {"system", "value", "use", "rank"})
-    for index, (path, address) in enumerate(_items(resource, "address", "RelatedPerson")):
+    for index, (path, address) in enumerate(items_at(resource, "address", "RelatedPerson")):
         if index:
             reading.warn(path, "only one address is kept")
             continue
         place = ", ".join(
             p
             for p in [
-                *_strings(address, "line", path),
-                _text(address, "city", path),
+                *strings_at(address, "line", path),
+                text_at(address, "city", path),
                 " ".join(
                     p
-                    for p in (_text(address, "state", path), _text(address, "postalCode", path))
+                    for p in (text_at(address, "state", path), text_at(address, "postalCode", path))
                     if p
                 ),
             ]
             if p
         )
-        reading.put("address", _text(address, "text", path) or place or None, path)
-    active = _boolean(resource, "active", "RelatedPerson")
+        reading.put("address", text_at(address, "text", path) or place or None, path)
+    active = boolean_at(resource, "active", "RelatedPerson")
     reading.put("status", "inactive" if active is False else "active", "RelatedPerson.active")
     reading.leftovers(resource, "RelatedPerson", set(META_KEYS) | RELATED_KEYS)
     return reading

@@ -26,18 +26,18 @@ from uuid import UUID
 
 from carebridge.fhir.errors import FhirError
 from carebridge.fhir.indexing import reference_target
-from carebridge.fhir.mappers.history import concept_words
-from carebridge.fhir.mappers.patients import (
+from carebridge.fhir.mappers.elements import (
     META_KEYS,
-    _coding,
-    _codings,
-    _items,
-    _object,
-    _prune,
-    _Reading,
-    _strings,
-    _text,
+    Reading,
+    coding_of,
+    codings_in,
+    items_at,
+    object_at,
+    prune,
+    strings_at,
+    text_at,
 )
+from carebridge.fhir.mappers.history import concept_words
 from carebridge.referrals.codes import SERVICE_KINDS, STATUSES
 from carebridge.referrals.models import OutsideProvider, Referral
 from carebridge.referrals.schemas import ReferralCreate, ReferralUpdate
@@ -104,7 +104,7 @@ def outside_provider(provider: OutsideProvider, contained_id: str = CONTAINED_ID
             "id": contained_id,
             "identifier": identifier,
             "active": provider.active,
-            "type": [{"coding": [_coding(ORGANIZATION_TYPE, "prov", "Healthcare Provider")]}],
+            "type": [{"coding": [coding_of(ORGANIZATION_TYPE, "prov", "Healthcare Provider")]}],
             "name": provider.organization or provider.name,
             "alias": [provider.name] if provider.organization else None,
             "telecom": _telecoms(provider),
@@ -123,12 +123,12 @@ def outside_provider(provider: OutsideProvider, contained_id: str = CONTAINED_ID
             if provider.specialty
             else None,
         }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def _reasons(referral: Referral) -> list[dict[str, Any]]:
     found = [
-        {"coding": [_coding(ICD10CM, d["code"], d.get("display"))], "text": d.get("display")}
+        {"coding": [coding_of(ICD10CM, d["code"], d.get("display"))], "text": d.get("display")}
         for d in referral.diagnoses
         if d.get("code")
     ]
@@ -160,10 +160,10 @@ def service_request_to_fhir(
         "identifier": [{"system": REFERRAL_NUMBER, "value": referral.number}],
         "status": request_status(referral),
         "intent": "order",
-        "category": [{"coding": [_coding(*REFERRAL_CATEGORY)], "text": "Referral"}],
+        "category": [{"coding": [coding_of(*REFERRAL_CATEGORY)], "text": "Referral"}],
         "priority": referral.urgency,
         "code": {
-            "coding": [_coding(SERVICE_KIND_SYSTEM, referral.service_kind, kind)],
+            "coding": [coding_of(SERVICE_KIND_SYSTEM, referral.service_kind, kind)],
             "text": kind,
         },
         "subject": {"reference": f"Patient/{referral.patient_id}"},
@@ -177,7 +177,7 @@ def service_request_to_fhir(
         "supportingInfo": [{"reference": f"DocumentReference/{doc}"} for doc in attachments],
         "note": _notes(referral),
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 # --- reading: ServiceRequest -> the referral screen's fields -------------------------------
@@ -230,7 +230,7 @@ class SentReferral:
     provider: SentProvider
     status: str | None
     values: dict[str, Any]  # the referral's fields, the provider's id not yet looked up
-    reading: _Reading
+    reading: Reading
 
 
 def _provider_named(resource: Mapping[str, Any], reference: Any, path: str) -> SentProvider | None:
@@ -238,7 +238,7 @@ def _provider_named(resource: Mapping[str, Any], reference: Any, path: str) -> S
     target = reference.get("reference") if isinstance(reference, Mapping) else None
     if not isinstance(target, str) or not target.startswith("#"):
         return None
-    for where, contained in _items(resource, "contained", "ServiceRequest"):
+    for where, contained in items_at(resource, "contained", "ServiceRequest"):
         if contained.get("id") != target[1:]:
             continue
         kind = contained.get("resourceType")
@@ -251,29 +251,32 @@ def _provider_named(resource: Mapping[str, Any], reference: Any, path: str) -> S
             )
         npis = [
             value
-            for ident_path, ident in _items(contained, "identifier", where)
-            if ident.get("system") == NPI and (value := _text(ident, "value", ident_path))
+            for ident_path, ident in items_at(contained, "identifier", where)
+            if ident.get("system") == NPI and (value := text_at(ident, "value", ident_path))
         ]
         if kind == "Organization":
-            name = _text(contained, "name", where)
+            name = text_at(contained, "name", where)
         else:
-            names = _items(contained, "name", where)
+            names = items_at(contained, "name", where)
             name = None
             if names:
                 first_path, first = names[0]
-                parts = [*_strings(first, "given", first_path), _text(first, "family", first_path)]
-                name = _text(first, "text", first_path) or " ".join(p for p in parts if p) or None
+                parts = [
+                    *strings_at(first, "given", first_path),
+                    text_at(first, "family", first_path),
+                ]
+                name = text_at(first, "text", first_path) or " ".join(p for p in parts if p) or None
         return SentProvider(path, npis[0] if npis else None, name)
     raise FhirError(
         422, "invalid", f"{path}: {target} is not contained in the resource", expression=[path]
     )
 
 
-def _read_provider(resource: Mapping[str, Any], reading: _Reading) -> tuple[str, SentProvider]:
+def _read_provider(resource: Mapping[str, Any], reading: Reading) -> tuple[str, SentProvider]:
     """Outgoing when the (first) performer is the contained provider; incoming when the
     requester is (the clinic, the other party, is not served as a resource)."""
-    performers = _items(resource, "performer", "ServiceRequest")
-    requester = _object(resource, "requester", "ServiceRequest")
+    performers = items_at(resource, "performer", "ServiceRequest")
+    requester = object_at(resource, "requester", "ServiceRequest")
     first = _provider_named(resource, performers[0][1], performers[0][0]) if performers else None
     if first is not None:
         for where, _performer in performers[1:]:
@@ -296,11 +299,11 @@ def _read_provider(resource: Mapping[str, Any], reading: _Reading) -> tuple[str,
     return "incoming", found
 
 
-def _read_reasons(resource: Mapping[str, Any], reading: _Reading) -> None:
+def _read_reasons(resource: Mapping[str, Any], reading: Reading) -> None:
     """ICD-10-CM codings are the diagnoses; a reason without one is the reason in words."""
     words = []
-    for where, concept in _items(resource, "reasonCode", "ServiceRequest"):
-        coded = [code for system, code in _codings(concept, where) if system == ICD10CM]
+    for where, concept in items_at(resource, "reasonCode", "ServiceRequest"):
+        coded = [code for system, code in codings_in(concept, where) if system == ICD10CM]
         for code in coded:
             reading.append("diagnoses", code, where)
         if not coded and (text := concept_words(concept, where)):
@@ -308,9 +311,9 @@ def _read_reasons(resource: Mapping[str, Any], reading: _Reading) -> None:
     reading.put("reason", "; ".join(words) or None, "ServiceRequest.reasonCode")
 
 
-def _read_documents(resource: Mapping[str, Any], reading: _Reading) -> None:
-    for where, info in _items(resource, "supportingInfo", "ServiceRequest"):
-        target = reference_target(_text(info, "reference", where) or "")
+def _read_documents(resource: Mapping[str, Any], reading: Reading) -> None:
+    for where, info in items_at(resource, "supportingInfo", "ServiceRequest"):
+        target = reference_target(text_at(info, "reference", where) or "")
         try:
             document = uuid.UUID(target[1]) if target and target[0] == "DocumentReference" else None
         except ValueError:
@@ -329,34 +332,36 @@ def service_request_from_fhir(
     the reason (a reason in words; ICD-10-CM reasons are the diagnoses), the urgency, the
     attached documents and the notes (``status_note``: the note a rendering adds for a
     decline or cancellation, which is not the referral's own note)."""
-    reading = _Reading("ServiceRequest", resource)
+    reading = Reading("ServiceRequest", resource)
     reading.paths.update(REFERRAL_PATHS)
     direction, provider = _read_provider(resource, reading)
     kinds = [
         c
-        for s, c in _codings(_object(resource, "code", "ServiceRequest"), "ServiceRequest.code")
+        for s, c in codings_in(object_at(resource, "code", "ServiceRequest"), "ServiceRequest.code")
         if s == SERVICE_KIND_SYSTEM
     ]
     reading.put("service_kind", kinds[0] if kinds else None, "ServiceRequest.code")
     _read_reasons(resource, reading)
-    reading.put("urgency", _text(resource, "priority", "ServiceRequest"), "ServiceRequest.priority")
+    reading.put(
+        "urgency", text_at(resource, "priority", "ServiceRequest"), "ServiceRequest.priority"
+    )
     _read_documents(resource, reading)
     notes = [
         text
-        for where, note in _items(resource, "note", "ServiceRequest")
-        if (text := _text(note, "text", where)) and text != status_note
+        for where, note in items_at(resource, "note", "ServiceRequest")
+        if (text := text_at(note, "text", where)) and text != status_note
     ]
     reading.put("note", "\n\n".join(notes) or None, "ServiceRequest.note")
-    intent = _text(resource, "intent", "ServiceRequest")
+    intent = text_at(resource, "intent", "ServiceRequest")
     if intent not in (None, "order"):
         reading.warn("ServiceRequest.intent", f"{intent!r} not kept (a referral is an order)")
-    for where, ident in _items(resource, "identifier", "ServiceRequest"):
+    for where, ident in items_at(resource, "identifier", "ServiceRequest"):
         if ident.get("system") != REFERRAL_NUMBER:
             reading.warn(where, "not kept (a referral is known by its referral number)")
-    if len(_items(resource, "contained", "ServiceRequest")) > 1:
+    if len(items_at(resource, "contained", "ServiceRequest")) > 1:
         reading.warn("ServiceRequest.contained", "only the outside provider is kept")
     reading.leftovers(resource, "ServiceRequest", set(META_KEYS | REFERRAL_KEYS))
-    status = _text(resource, "status", "ServiceRequest")
+    status = text_at(resource, "status", "ServiceRequest")
     return SentReferral(direction, provider, status, reading.values, reading)
 
 

@@ -23,7 +23,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from carebridge.fhir.errors import FhirError
-from carebridge.fhir.mappers.patients import _coding, _prune
+from carebridge.fhir.mappers.elements import (
+    coding_of,
+    prune,
+)
 from carebridge.patients.codes import LANGUAGES
 from carebridge.scheduling.codes import CANCEL_REASONS, SPECIALTIES
 from carebridge.scheduling.models import (
@@ -123,11 +126,11 @@ def practitioner_to_fhir(person: Practitioner) -> dict[str, Any]:
         if person.phone
         else None,
         "communication": [
-            {"coding": [_coding(BCP47, code, LANGUAGES.get(code))], "text": LANGUAGES.get(code)}
+            {"coding": [coding_of(BCP47, code, LANGUAGES.get(code))], "text": LANGUAGES.get(code)}
             for code in person.languages
         ],
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def _weekly_days(rrule: str) -> list[str] | None:
@@ -194,7 +197,7 @@ def practitioner_role_to_fhir(
             {
                 "url": CHARACTERISTIC,
                 "valueCodeableConcept": {
-                    "coding": [_coding(SERVICE_MODE, *SERVICE_MODES[mode])],
+                    "coding": [coding_of(SERVICE_MODE, *SERVICE_MODES[mode])],
                     "text": SERVICE_MODES[mode][1],
                 },
             }
@@ -204,7 +207,7 @@ def practitioner_role_to_fhir(
         "practitioner": {"reference": f"Practitioner/{person.id}"},
         "specialty": [
             {
-                "coding": [_coding(SPECIALTY_SYSTEM, code, SPECIALTIES.get(code))],
+                "coding": [coding_of(SPECIALTY_SYSTEM, code, SPECIALTIES.get(code))],
                 "text": SPECIALTIES.get(code),
             }
             for code in person.specialties
@@ -219,7 +222,7 @@ def practitioner_role_to_fhir(
         if rules
         else None,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def location_to_fhir(place: Location) -> dict[str, Any]:
@@ -236,14 +239,14 @@ def location_to_fhir(place: Location) -> dict[str, Any]:
         else None,
         "address": {"use": "work", "text": place.address} if place.address else None,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def _modality_service(modality: str) -> dict[str, Any] | None:
     found = MODALITY_SERVICES.get(modality)
     if found is None:
         return None
-    return {"coding": [_coding(SNOMED, *found)], "text": found[1]}
+    return {"coding": [coding_of(SNOMED, *found)], "text": found[1]}
 
 
 def schedule_to_fhir(rule: AvailabilityRule) -> dict[str, Any]:
@@ -270,15 +273,15 @@ def schedule_to_fhir(rule: AvailabilityRule) -> dict[str, Any]:
         },
         "comment": hours,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def _service_type(kind: AppointmentType) -> dict[str, Any]:
     """The visit type: our code, and the CPT/HCPCS code it is billed with when it has one."""
     return {
         "coding": [
-            _coding(APPOINTMENT_TYPE_SYSTEM, kind.code, kind.name),
-            _coding(CPT, kind.service_code) if kind.service_code else None,
+            coding_of(APPOINTMENT_TYPE_SYSTEM, kind.code, kind.name),
+            coding_of(CPT, kind.service_code) if kind.service_code else None,
         ],
         "text": kind.name,
     }
@@ -286,7 +289,7 @@ def _service_type(kind: AppointmentType) -> dict[str, Any]:
 
 def _participant(reference: str, status: str, performer: bool = False) -> dict[str, Any]:
     return {
-        "type": [{"coding": [_coding(PARTICIPATION_TYPE, "PPRF", "primary performer")]}]
+        "type": [{"coding": [coding_of(PARTICIPATION_TYPE, "PPRF", "primary performer")]}]
         if performer
         else None,
         "actor": {"reference": reference},
@@ -308,7 +311,7 @@ def appointment_to_fhir(row: Appointment, kind: AppointmentType) -> dict[str, An
         "id": str(row.id),
         "status": row.status,  # our statuses are R4 AppointmentStatus codes
         "cancelationReason": {
-            "coding": [_coding(CANCEL_REASON_SYSTEM, row.cancel_reason or "", reason)],
+            "coding": [coding_of(CANCEL_REASON_SYSTEM, row.cancel_reason or "", reason)],
             "text": row.cancel_note or reason,
         }
         if cancelled
@@ -316,14 +319,14 @@ def appointment_to_fhir(row: Appointment, kind: AppointmentType) -> dict[str, An
         "serviceType": [_service_type(kind), _modality_service(row.modality)],
         "specialty": [
             {
-                "coding": [_coding(SPECIALTY_SYSTEM, code, SPECIALTIES.get(code))],
+                "coding": [coding_of(SPECIALTY_SYSTEM, code, SPECIALTIES.get(code))],
                 "text": SPECIALTIES.get(code),
             }
             for code in kind.specialties
         ],
         "appointmentType": {
             "coding": [
-                _coding(
+                coding_of(
                     APPOINTMENT_KIND, "FOLLOWUP", "A follow up visit from a previous appointment"
                 )
             ],
@@ -342,7 +345,7 @@ def appointment_to_fhir(row: Appointment, kind: AppointmentType) -> dict[str, An
             _participant(f"Location/{row.location_id}", answered),
         ],
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 # --- reading an Appointment sent to us -----------------------------------------------------

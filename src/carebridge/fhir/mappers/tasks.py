@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from carebridge.fhir.errors import FhirError
-from carebridge.fhir.mappers.patients import _coding, _prune
+from carebridge.fhir.mappers.elements import coding_of, prune
 from carebridge.lib.time import as_utc
 from carebridge.tasks.codes import KINDS, OUTREACH_CHANNELS, OUTREACH_OUTCOMES
 from carebridge.tasks.focus import NOUNS
@@ -116,7 +116,7 @@ def task_to_fhir(
         "businessStatus": {"text": task.business_status} if task.business_status else None,
         "intent": "order",
         "priority": task.priority,
-        "code": {"coding": [_coding(TASK_KIND, task.kind, kind)], "text": kind},
+        "code": {"coding": [coding_of(TASK_KIND, task.kind, kind)], "text": kind},
         "description": "\n\n".join(t for t in (task.title, task.description) if t),
         "focus": focus,
         "for": {"reference": f"Patient/{task.patient_id}"} if task.patient_id else None,
@@ -124,7 +124,7 @@ def task_to_fhir(
         "authoredOn": instant(task.created_at),
         "lastModified": instant(task.updated_at),
         "performerType": [
-            {"coding": [_coding(WORK_QUEUE, task.queue, queue_name)], "text": queue_name}
+            {"coding": [coding_of(WORK_QUEUE, task.queue, queue_name)], "text": queue_name}
         ]
         if task.queue
         else None,
@@ -132,7 +132,7 @@ def task_to_fhir(
         "note": [_note(c, staff) for c in comments],
         "restriction": {"period": {"start": instant(task.created_at), "end": instant(task.due_at)}},
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 def communication_to_fhir(
@@ -154,12 +154,12 @@ def communication_to_fhir(
         "basedOn": [{"reference": f"Task/{attempt.task_id}"}] if attempt.task_id else None,
         "status": "not-done" if attempt.outcome in NOT_DONE else "completed",
         "statusReason": {
-            "coding": [_coding(OUTREACH_OUTCOME, attempt.outcome, outcome)],
+            "coding": [coding_of(OUTREACH_OUTCOME, attempt.outcome, outcome)],
             "text": outcome,
         },
         "medium": [
             {
-                "coding": [_coding(PARTICIPATION_MODE, code, display)],
+                "coding": [coding_of(PARTICIPATION_MODE, code, display)],
                 "text": OUTREACH_CHANNELS.get(attempt.channel, attempt.channel),
             }
         ],
@@ -170,7 +170,7 @@ def communication_to_fhir(
         "sender": other if inbound else us,
         "note": [{"text": attempt.note}] if attempt.note else None,
     }
-    return cast(dict[str, Any], _prune(resource))
+    return cast(dict[str, Any], prune(resource))
 
 
 # --- reading a Task sent to us -------------------------------------------------------------

@@ -17,7 +17,10 @@ from sqlalchemy.orm import Session
 
 from carebridge.fhir.errors import FhirError
 from carebridge.fhir.indexing import reference_target
-from carebridge.fhir.mappers.patients import META_KEYS, _prune
+from carebridge.fhir.mappers.elements import (
+    META_KEYS,
+    prune,
+)
 from carebridge.fhir.registry import PROJECTIONS
 from carebridge.lib.errors import ValidationFailed
 from carebridge.lib.time import utcnow
@@ -138,7 +141,7 @@ def not_kept(
     sent, or still shows though it was left out (``ignore``: elements the server sets, such
     as when it was recorded)."""
     root = str(rendered["resourceType"])
-    sent, shown = _prune(dict(sent)), _prune(dict(rendered))
+    sent, shown = prune(dict(sent)), prune(dict(rendered))
     keys = sorted((set(sent) | set(shown)) - META_KEYS - ignore)
     return [
         f"{root}.{key}: {why}"
