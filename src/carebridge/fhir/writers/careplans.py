@@ -35,6 +35,7 @@ from carebridge.fhir.writers.common import (
     not_kept,
     patient_of,
     rendering,
+    same_patient,
 )
 from carebridge.security.audit import Actor
 from carebridge.settings import Settings
@@ -46,16 +47,7 @@ PLAN_WHY = (
 GOAL_WHY = "not kept (a goal keeps its description, note, one target and its statuses)"
 
 
-def _same_patient(
-    db: Session, resource: Mapping[str, Any], element: str, patient: uuid.UUID
-) -> None:
-    if patient_of(db, resource, element) != patient:
-        raise FhirError(
-            422,
-            "invariant",
-            f"{element} cannot change: a care plan stays with its patient",
-            expression=[element],
-        )
+STAYS = "a care plan stays with its patient"
 
 
 def create_plan(
@@ -74,7 +66,7 @@ def update_plan(
     plan = db.get(CarePlan, plan_id)
     if plan is None:
         raise FhirError(404, "not-found", f"No CarePlan with id {plan_id}")
-    _same_patient(db, resource, "CarePlan.subject", plan.patient_id)
+    same_patient(db, resource, "CarePlan.subject", plan.patient_id, STAYS)
     change = careplan_update_from_fhir(resource, plan)
     if change is not None:
         with at_elements("CarePlan", CAREPLAN_PATHS):
@@ -145,7 +137,7 @@ def update_goal(
         raise FhirError(404, "not-found", f"No Goal with id {goal_id}")
     plan = db.get(CarePlan, goal.care_plan_id)
     assert plan is not None  # a goal is always on a plan
-    _same_patient(db, resource, "Goal.subject", plan.patient_id)
+    same_patient(db, resource, "Goal.subject", plan.patient_id, STAYS)
     change, plan_reference = goal_update_from_fhir(resource, goal)
     warnings: Warnings = []
     if plan_reference is not None and reference_target(plan_reference) != (

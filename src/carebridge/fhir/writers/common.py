@@ -104,6 +104,16 @@ def patient_of(db: Session, resource: Mapping[str, Any], element: str) -> uuid.U
     return chart.id
 
 
+def same_patient(
+    db: Session, resource: Mapping[str, Any], element: str, patient: uuid.UUID, instead: str
+) -> None:
+    """An update names the chart its record is on (``instead``: what to do to move it)."""
+    if patient_of(db, resource, element) != patient:
+        raise FhirError(
+            422, "invariant", f"{element} cannot change: {instead}", expression=[element]
+        )
+
+
 def clinic_today(settings: Settings) -> dt.date:
     """Today where the clinic is (its configured time zone), as the screens count days."""
     return utcnow().astimezone(ZoneInfo(settings.timezone)).date()

@@ -25,6 +25,7 @@ from carebridge.fhir.writers.common import (
     not_kept,
     patient_of,
     rendering,
+    same_patient,
     validated,
 )
 from carebridge.patients import service as patients
@@ -86,13 +87,9 @@ def _writer(kind: str) -> Writer:
             return _update_no_known(db, actor, item_id, resource)
         if item is None:
             raise FhirError(404, "not-found", f"No {kind} with id {item_id}")
-        if patient_of(db, resource, element) != item.patient_id:
-            raise FhirError(
-                422,
-                "invariant",
-                f"{element} cannot change: record the entry on the other patient's chart",
-                expression=[element],
-            )
+        same_patient(
+            db, resource, element, item.patient_id, "record the entry on the other patient's chart"
+        )
         change = history_change_from_fhir(resource)
         if change.status is None:
             where = change.paths["status"]

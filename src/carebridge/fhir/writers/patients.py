@@ -17,7 +17,11 @@ from carebridge.fhir.mappers.patients import (
     related_person_from_fhir,
     related_person_update_from_fhir,
 )
-from carebridge.fhir.writers.common import Warnings, patient_of
+from carebridge.fhir.writers.common import (
+    Warnings,
+    patient_of,
+    same_patient,
+)
 from carebridge.patients import service as patients
 from carebridge.patients.models import Identifier, Patient, RelatedPerson
 from carebridge.security.audit import Actor
@@ -72,13 +76,13 @@ def update_related(
     person = db.get(RelatedPerson, person_id)
     if person is None:
         raise FhirError(404, "not-found", f"No RelatedPerson with id {person_id}")
-    if patient_of(db, resource, "RelatedPerson.patient") != person.patient_id:
-        raise FhirError(
-            422,
-            "invariant",
-            "RelatedPerson.patient cannot change: add a related person to the other patient",
-            expression=["RelatedPerson.patient"],
-        )
+    same_patient(
+        db,
+        resource,
+        "RelatedPerson.patient",
+        person.patient_id,
+        "add a related person to the other patient",
+    )
     update, warnings = related_person_update_from_fhir(resource, version=person.version)
     patients.update_related_person(db, actor, person.patient_id, person_id, update)
     return warnings

@@ -28,6 +28,7 @@ from carebridge.fhir.writers.common import (
     not_kept,
     patient_of,
     rendering,
+    same_patient,
 )
 from carebridge.referrals import service as referrals
 from carebridge.referrals.codes import STATUSES
@@ -128,13 +129,13 @@ def update_referral(
     referral = db.get(Referral, referral_id)
     if referral is None:
         raise FhirError(404, "not-found", f"No ServiceRequest with id {referral_id}")
-    if patient_of(db, resource, "ServiceRequest.subject") != referral.patient_id:
-        raise FhirError(
-            422,
-            "invariant",
-            "ServiceRequest.subject cannot change: make the referral on the other chart",
-            expression=["ServiceRequest.subject"],
-        )
+    same_patient(
+        db,
+        resource,
+        "ServiceRequest.subject",
+        referral.patient_id,
+        "make the referral on the other chart",
+    )
     said = STATUSES[referral.status]
     status_note = f"{said}: {referral.status_reason}" if referral.status_reason else None
     sent = service_request_from_fhir(resource, status_note)
