@@ -23,14 +23,22 @@ from carebridge.billing import views as billing_views
 from carebridge.careplans import api as careplans_api
 from carebridge.careplans import team_api, team_views
 from carebridge.careplans import views as careplans_views
+from carebridge.communications import api as communications_api
+from carebridge.communications import views as communications_views
+from carebridge.community import api as community_api
+from carebridge.community import views as community_views
 from carebridge.coverage import api as coverage_api
 from carebridge.coverage import eligibility_api, eligibility_views
 from carebridge.coverage import views as coverage_views
 from carebridge.db.session import make_engine, make_sessionmaker
+from carebridge.education import api as education_api
+from carebridge.education import views as education_views
 from carebridge.fhir import export_api as fhir_export_api
 from carebridge.fhir import import_page as fhir_import_page
 from carebridge.fhir import routes as fhir_routes
 from carebridge.fhir import views as fhir_views
+from carebridge.hub import api as hub_api
+from carebridge.hub import views as hub_views
 from carebridge.patients import api as patients_api
 from carebridge.patients import terminology
 from carebridge.patients import views as patients_views
@@ -42,6 +50,8 @@ from carebridge.scheduling import views as scheduling_views
 from carebridge.security import api as security_api
 from carebridge.security import views as security_views
 from carebridge.settings import Settings
+from carebridge.social import api as social_api
+from carebridge.social import views as social_views
 from carebridge.tasks import api as tasks_api
 from carebridge.tasks import day as tasks_day
 from carebridge.tasks import queues_api, queues_views, rules_api, rules_views
@@ -49,6 +59,8 @@ from carebridge.tasks import views as tasks_views
 from carebridge.transitions import api as transitions_api
 from carebridge.transitions import hl7_api
 from carebridge.transitions import views as transitions_views
+from carebridge.transport import api as transport_api
+from carebridge.transport import views as transport_views
 from carebridge.web import errors
 from carebridge.web import views as web_views
 from carebridge.web.middleware import BodyLimit, RequestContext, RequestIdFilter
@@ -91,6 +103,18 @@ ROUTERS: tuple[APIRouter, ...] = (
     hl7_api.router,
     transitions_api.router,
     transitions_views.router,
+    hub_api.router,
+    hub_views.router,
+    communications_api.router,
+    communications_views.router,
+    education_api.router,
+    education_views.router,
+    social_api.router,
+    social_views.router,
+    community_api.router,
+    community_views.router,
+    transport_api.router,
+    transport_views.router,
     fhir_export_api.router,  # before the resource routes: $export is not an id
     fhir_routes.router,
 )

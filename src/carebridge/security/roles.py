@@ -42,6 +42,17 @@ class Permission(StrEnum):
     TRANSITION_READ = "transition:read"
     TRANSITION_WRITE = "transition:write"
     HL7_MANAGE = "hl7:manage"
+    TEAM_MESSAGES = "messages:team"
+    PATIENT_MESSAGE = "communication:send"
+    TEMPLATES_MANAGE = "communication:templates"
+    EDUCATION_READ = "education:read"
+    EDUCATION_WRITE = "education:write"
+    SCREENING_READ = "screening:read"
+    SCREENING_WRITE = "screening:write"
+    RESOURCES_READ = "resources:read"
+    RESOURCES_MANAGE = "resources:manage"
+    TRANSPORT_READ = "transport:read"
+    TRANSPORT_WRITE = "transport:write"
 
 
 _EVERYONE = {Permission.WORKLIST_VIEW, Permission.ACCOUNT_SELF}
@@ -64,6 +75,15 @@ _CHART = {
     Permission.PRIOR_AUTH_WRITE,
     Permission.TRANSITION_READ,
     Permission.TRANSITION_WRITE,
+    Permission.TEAM_MESSAGES,
+    Permission.PATIENT_MESSAGE,
+    Permission.EDUCATION_READ,
+    Permission.EDUCATION_WRITE,
+    Permission.SCREENING_READ,
+    Permission.SCREENING_WRITE,
+    Permission.RESOURCES_READ,
+    Permission.TRANSPORT_READ,
+    Permission.TRANSPORT_WRITE,
 }
 # Claims and patients' billing questions: coordinators explain bills, billing works claims.
 _BILLING = {Permission.BILLING_READ, Permission.BILLING_WRITE}
@@ -77,13 +97,22 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DIRECTORY_MANAGE,
             Permission.HL7_MANAGE,
             Permission.FHIR_IMPORT,
+            Permission.TEMPLATES_MANAGE,
+            Permission.RESOURCES_READ,
+            Permission.RESOURCES_MANAGE,
         }
     ),
     Role.COORDINATOR: frozenset(
         _EVERYONE
         | _CHART
         | _BILLING
-        | {Permission.PATIENT_MERGE, Permission.DIRECTORY_MANAGE, Permission.HL7_MANAGE}
+        | {
+            Permission.PATIENT_MERGE,
+            Permission.DIRECTORY_MANAGE,
+            Permission.HL7_MANAGE,
+            Permission.TEMPLATES_MANAGE,
+            Permission.RESOURCES_MANAGE,
+        }
     ),
     Role.CLINICIAN: frozenset(_EVERYONE | _CHART),
     Role.BILLING: frozenset(
@@ -96,6 +125,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.COVERAGE_WRITE,
             Permission.PRIOR_AUTH_READ,
             Permission.PRIOR_AUTH_WRITE,
+            Permission.TEAM_MESSAGES,
+            Permission.TRANSPORT_READ,
         }
         | _BILLING
     ),

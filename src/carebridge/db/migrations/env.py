@@ -12,16 +12,22 @@ from alembic.autogenerate.api import AutogenContext
 import carebridge.authorizations.models
 import carebridge.billing.models
 import carebridge.careplans.models
+import carebridge.communications.models
+import carebridge.community.models
 import carebridge.coverage.models
 import carebridge.db.history
+import carebridge.education.models
 import carebridge.fhir.models
+import carebridge.hub.models
 import carebridge.messaging.models
 import carebridge.patients.models
 import carebridge.referrals.models
 import carebridge.scheduling.models
 import carebridge.security.models
+import carebridge.social.models
 import carebridge.tasks.models
-import carebridge.transitions.models  # noqa: F401
+import carebridge.transitions.models
+import carebridge.transport.models  # noqa: F401
 from carebridge.db.base import Base, UtcDateTime
 from carebridge.db.session import make_engine
 

@@ -1,0 +1,7 @@
+"""The screens of community."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)  # pages, not API

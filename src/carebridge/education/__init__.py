@@ -1,0 +1,2 @@
+"""Patient and family education: the library, reading grade, suggestions, assignments and
+teach-back; plain-language terms."""

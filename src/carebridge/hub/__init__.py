@@ -1,0 +1,1 @@
+"""Care team messaging: threads, messages, mentions, read state, attachments."""

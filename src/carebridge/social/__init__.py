@@ -1,0 +1,1 @@
+"""Social needs screening (AHC HRSN and room for others), needs and rescreening."""

@@ -1,0 +1,1 @@
+"""Transportation: ride requests for appointments."""
