@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -622,7 +623,9 @@ def test_python_hl7_asyncio_clients(server: Running, factory: sessionmaker[Sessi
     async def main() -> list[list[tuple[str, str]]]:
         return await asyncio.gather(*(client(b) for b in batches))
 
-    results = asyncio.run(main())
+    # In a thread of its own: a browser test's Playwright loop may be running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        results = pool.submit(asyncio.run, main()).result()
     for batch, answers in zip(batches, results, strict=True):
         assert [echoed for _, echoed in answers] == [cid for cid, _ in batch]
     ids = [cid for batch in batches for cid, _ in batch]
