@@ -25,9 +25,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
+from carebridge.communications.models import PatientCommunication
 from carebridge.fhir.errors import FhirError
 from carebridge.fhir.mappers.elements import coding_of, prune
 from carebridge.lib.time import as_utc
+from carebridge.messaging.models import OutboxMessage
 from carebridge.tasks.codes import KINDS, OUTREACH_CHANNELS, OUTREACH_OUTCOMES
 from carebridge.tasks.focus import NOUNS
 from carebridge.tasks.models import OutreachAttempt, Task, TaskComment
@@ -169,6 +171,53 @@ def communication_to_fhir(
         "recipient": [us] if inbound and us else [other] if not inbound else None,
         "sender": other if inbound else us,
         "note": [{"text": attempt.note}] if attempt.note else None,
+    }
+    return cast(dict[str, Any], prune(resource))
+
+
+def patient_message_to_fhir(
+    message: PatientCommunication,
+    outbox: OutboxMessage | None,
+    staff: Mapping[uuid.UUID, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A message to a patient or their family (``communications``) as an R4 Communication:
+    an email or SMS is in progress until the outbox delivers it (completed) or gives it up
+    (not-done, with why); a letter is in preparation until it is marked mailed."""
+    staff = staff or {}
+    if message.channel == "letter":
+        status, reason = ("completed", None) if message.mailed_at else ("preparation", None)
+        sent = message.mailed_at
+    else:
+        state = outbox.status if outbox is not None else "pending"
+        status = {"sent": "completed", "failed": "not-done", "cancelled": "not-done"}.get(
+            state, "in-progress"
+        )
+        reason = outbox.last_error if outbox is not None and status == "not-done" else None
+        sent = outbox.sent_at if outbox is not None else None
+    code, display = MEDIUM[message.channel]
+    recipient = (
+        {"reference": f"RelatedPerson/{message.related_person_id}"}
+        if message.related_person_id
+        else {"reference": f"Patient/{message.patient_id}"}
+    )
+    recipient["display"] = message.recipient_name
+    words = "\n\n".join(t for t in (message.subject, message.body) if t)
+    resource = {
+        "resourceType": "Communication",
+        "id": str(message.id),
+        "status": status,
+        "statusReason": {"text": reason} if reason else None,
+        "medium": [
+            {
+                "coding": [coding_of(PARTICIPATION_MODE, code, display)],
+                "text": OUTREACH_CHANNELS.get(message.channel, message.channel),
+            }
+        ],
+        "subject": {"reference": f"Patient/{message.patient_id}"},
+        "sent": instant(sent) if sent else None,
+        "recipient": [recipient],
+        "sender": staff.get(message.created_by) if message.created_by else None,
+        "payload": [{"contentString": words}],
     }
     return cast(dict[str, Any], prune(resource))
 

@@ -1,4 +1,5 @@
-"""Task and Communication, from the worklist's tasks and the outreach log."""
+"""Task and Communication, from the worklist's tasks, the outreach log and the messages sent
+to patients and their families."""
 
 from __future__ import annotations
 
@@ -6,15 +7,22 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect, select, union_all
+from sqlalchemy.orm import Session, object_session
 
 from carebridge.careplans.models import CarePlanActivity
+from carebridge.communications.models import PatientCommunication
 from carebridge.fhir.indexing import SearchParam, extract
-from carebridge.fhir.mappers.tasks import communication_to_fhir, focus_reference, task_to_fhir
+from carebridge.fhir.mappers.tasks import (
+    communication_to_fhir,
+    focus_reference,
+    patient_message_to_fhir,
+    task_to_fhir,
+)
 from carebridge.fhir.mapping import Projection, Rendered, ResourceDef, params
 from carebridge.fhir.store import Index
 from carebridge.fhir.types.careplans import staff_references
+from carebridge.messaging.models import OutboxMessage
 from carebridge.security.roles import Permission
 from carebridge.tasks.models import OutreachAttempt, Task, TaskComment, WorkQueue
 from carebridge.transitions.models import Transition
@@ -69,8 +77,8 @@ TASK = ResourceDef(
 
 COMMUNICATION = ResourceDef(
     "Communication",
-    # The outreach log's own permission (GET /patients/{id}/outreach).
-    Permission.TASK_WORK,
+    # What the chart's communication log needs (outreach attempts and messages sent).
+    Permission.PATIENT_MESSAGE,
     params=params(
         SearchParam("patient", "reference", ("subject",), ("Patient",)),
         SearchParam("subject", "reference", ("subject",), ("Patient",)),
@@ -181,20 +189,46 @@ def _task_feeds(obj: object) -> Iterable[uuid.UUID]:
 
 
 def _communications(db: Session, ids: list[uuid.UUID]) -> Rendered:
+    """The outreach log's attempts, and the messages sent to patients and their families."""
     attempts = list(db.scalars(select(OutreachAttempt).where(OutreachAttempt.id.in_(ids))))
-    staff = staff_references(db, [a.created_by for a in attempts])
+    messages = db.execute(
+        select(PatientCommunication, OutboxMessage)
+        .outerjoin(OutboxMessage, OutboxMessage.id == PatientCommunication.outbox_id)
+        .where(PatientCommunication.id.in_(ids))
+    ).all()
+    staff = staff_references(
+        db, [a.created_by for a in attempts] + [m.created_by for m, _ in messages]
+    )
     for attempt in attempts:
         resource = communication_to_fhir(attempt, staff)
         base = Index(patient_id=attempt.patient_id, status=resource["status"])
         yield resource, extract(resource, COMMUNICATION.params, base)
+    for message, outbox in messages:
+        resource = patient_message_to_fhir(message, outbox, staff)
+        base = Index(patient_id=message.patient_id, status=resource["status"])
+        yield resource, extract(resource, COMMUNICATION.params, base)
 
 
 def _communication_feeds(obj: object) -> Iterable[uuid.UUID]:
-    if isinstance(obj, OutreachAttempt):
+    if isinstance(obj, OutreachAttempt | PatientCommunication):
         yield obj.id
+    elif isinstance(obj, OutboxMessage) and obj.patient_id is not None:
+        # A delivery result changes the message it delivers.
+        session = object_session(obj)
+        if session is not None:
+            with session.no_autoflush:
+                yield from session.scalars(
+                    select(PatientCommunication.id).where(PatientCommunication.outbox_id == obj.id)
+                )
+
+
+# A reindex renders both kinds: the ids of the two tables, as one column.
+_COMMUNICATION_IDS = union_all(
+    select(OutreachAttempt.id.label("id")), select(PatientCommunication.id.label("id"))
+).subquery("communication_ids")
 
 
 TYPES = (
     Projection(TASK, _tasks, _task_feeds, Task.id),
-    Projection(COMMUNICATION, _communications, _communication_feeds, OutreachAttempt.id),
+    Projection(COMMUNICATION, _communications, _communication_feeds, _COMMUNICATION_IDS.c.id),
 )
