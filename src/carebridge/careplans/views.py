@@ -42,6 +42,7 @@ from carebridge.careplans.schemas import (
     ProblemUpdate,
 )
 from carebridge.careplans.targets import number
+from carebridge.education import service as education
 from carebridge.lib.errors import AppError, NotFound
 from carebridge.patients import views as chart_views
 from carebridge.scheduling.models import Appointment
@@ -338,6 +339,14 @@ def _plan_page(
     zone = settings_of(request).timezone
     today = clinic_today(request)
     can_write = allows(actor.role, Permission.CAREPLAN_WRITE)
+    links = service.linked(db, plan.activities, zone)
+    taught = education.for_plan(db, care_plan_id)
+    for a in taught:
+        links[a.id] = service.Linked(
+            label=f"Education: {a.material_title}",
+            status=a.teach_back or a.status,
+            href=f"/patients/{patient_id}/education#assigned",
+        )
     return chart_views.chart_page(
         request,
         "careplans/plan.html",
@@ -346,7 +355,8 @@ def _plan_page(
             "plan": plan,
             "is_open": plan.status not in CLOSED_PLAN,
             "charts": {g.id: _goal_chart(g) for g in plan.goals},
-            "links": service.linked(db, plan.activities, zone),
+            "links": links,
+            "education": taught,
             "problem_names": {p.id: p.description for p in plan.problems},
             "goal_names": {g.id: g.description for g in plan.goals},
             "problem_options": [("", "None")]
