@@ -16,8 +16,11 @@ from carebridge.authorizations import synthetic as authorizations_demo
 from carebridge.billing import synthetic as billing_demo
 from carebridge.careplans import synthetic as care_plans
 from carebridge.careplans import team_synthetic
+from carebridge.communications import synthetic as communications_demo
 from carebridge.coverage import synthetic as coverage_demo
+from carebridge.education import synthetic as education_demo
 from carebridge.fhir import synthetic as fhir_demo
+from carebridge.hub import synthetic as hub_demo
 from carebridge.lib.errors import AppError
 from carebridge.lib.time import utcnow
 from carebridge.patients import bulk, synthetic
@@ -111,6 +114,8 @@ def seed_patients(
     seed_schedule(db, settings, seed=seed)
     team_synthetic.seed(db, seed=seed)  # queues, care teams and barriers
     care_plans.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
+    clinic_day = dt.datetime.now(ZoneInfo((settings or _demo_settings(db)).timezone)).date()
+    education_demo.seed(db, seed=seed, today=clinic_day)  # handouts on the care plans
     coverage_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     coverage_demo.seed_checks(db, settings or _demo_settings(db))
     referrals_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
@@ -118,6 +123,8 @@ def seed_patients(
     billing_demo.seed(db, settings or _demo_settings(db))
     transitions_demo.seed(db, settings or _demo_settings(db))
     worklist_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
+    hub_demo.seed(db, seed=seed)  # threads among the care team
+    communications_demo.seed(db, settings or _demo_settings(db), seed=seed)
     fhir_demo.seed(db, seed=seed)  # records from the county hospital and the state registry
     return result
 

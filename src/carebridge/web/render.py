@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from carebridge.hub.service import unread_count
 from carebridge.lib.ids import new_secret
 from carebridge.security.deps import (
     PRE_SESSION_COOKIE,
@@ -43,12 +44,20 @@ class NavItem:
 # The areas of the app; later capabilities add theirs here.
 NAV: tuple[NavItem, ...] = (
     NavItem("My day", "/", Permission.WORKLIST_VIEW, "home"),
+    NavItem("Messages", "/messages", Permission.TEAM_MESSAGES, "messages"),
     NavItem("Patients", "/patients", Permission.PATIENT_READ, "patients"),
     NavItem("Schedule", "/schedule", Permission.SCHEDULE_VIEW, "schedule"),
     NavItem("Transitions", "/transitions", Permission.TRANSITION_READ, "transitions"),
     NavItem("Referrals", "/referrals", Permission.REFERRAL_READ, "referrals"),
+    NavItem("Education", "/education", Permission.EDUCATION_READ, "education"),
     NavItem("Authorizations", "/authorizations", Permission.PRIOR_AUTH_READ, "authorizations"),
     NavItem("Billing", "/billing", Permission.BILLING_READ, "billing"),
+    NavItem(
+        "Message templates",
+        "/communications/templates",
+        Permission.TEMPLATES_MANAGE,
+        "communications",
+    ),
     NavItem("Interface queue", "/hl7/messages", Permission.HL7_MANAGE, "hl7"),
     NavItem("FHIR import", "/admin/fhir-import", Permission.FHIR_IMPORT, "fhir-import"),
     NavItem("Users", "/admin/users", Permission.USERS_MANAGE, "users"),
@@ -274,6 +283,11 @@ def render(
         new_pre = binding = new_secret()
     flashes = _read_flashes(request)
     nav = [n for n in NAV if actor is not None and allows(actor.role, n.permission)]
+    unread = 0
+    if actor is not None and actor.user_id and allows(actor.role, Permission.TEAM_MESSAGES):
+        # Its own short read: the menu shows it on every page, whatever the page reads.
+        with request.app.state.sessionmaker() as db:
+            unread = unread_count(db, actor.user_id)
     page = (
         environment()
         .get_template(template)
@@ -281,6 +295,7 @@ def render(
             request=request,
             actor=actor,
             nav=nav,
+            unread_messages=unread,
             active=active,
             csrf_token=csrf_token_for(settings.secret_key, binding),
             flashes=flashes,
