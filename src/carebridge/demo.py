@@ -38,6 +38,7 @@ from carebridge.security.models import User
 from carebridge.security.roles import Role
 from carebridge.security.schemas import UserCreate
 from carebridge.settings import Settings, load_settings
+from carebridge.social import synthetic as social_demo
 from carebridge.tasks import synthetic as worklist_demo
 from carebridge.transitions import synthetic as transitions_demo
 
@@ -119,6 +120,7 @@ def seed_patients(
     coverage_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     coverage_demo.seed_checks(db, settings or _demo_settings(db))
     referrals_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
+    social_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     authorizations_demo.seed(db, settings or _demo_settings(db))
     billing_demo.seed(db, settings or _demo_settings(db))
     transitions_demo.seed(db, settings or _demo_settings(db))
