@@ -35,6 +35,7 @@ from carebridge.messaging import service as outbox
 from carebridge.messaging.service import Accepted, Claim, DeliveryError, Sender
 from carebridge.settings import Settings
 from carebridge.tasks import escalation
+from carebridge.transport import timers as ride_timers
 
 log = logging.getLogger("carebridge.worker")
 BATCH = 10
@@ -186,7 +187,8 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
     rules_due = utcnow()
     # Once a minute, each on its own so one failing does not hold back the others: task
     # rules and timers, eligibility retries and the next-day batch (forced by --once),
-    # prior authorization timers, payment plan reminders and late instalments.
+    # prior authorization timers, payment plan reminders and late instalments, and rides
+    # (following their appointment; a task when still unconfirmed 48 hours before pickup).
     minute_jobs: tuple[tuple[str, Callable[[], object]], ...] = (
         ("task rules", lambda: totals.rules.add(
             escalation.run_all(factory, zone=settings.timezone, stop=stop)
@@ -196,6 +198,7 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
         )),
         ("prior authorization timers", lambda: authorization_timers.run(factory, settings)),
         ("payment plan reminders", lambda: payment_plans.run(factory, settings)),
+        ("ride timers", lambda: ride_timers.run(factory, settings)),
     )  # fmt: skip
     try:
         with _stop_on_signals(stop):

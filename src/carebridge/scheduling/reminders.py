@@ -8,6 +8,11 @@ cannot be reached on leaves the row "skipped" with the reason, so a coordinator 
 no text went out. Moving a visit cancels the messages of the old time and plans new ones;
 cancelling it cancels every message not yet sent. The worker checks consent and quiet hours
 again at sending time.
+
+When the visit has a confirmed ride (``transport``), the reminder says when and where the
+driver picks the patient up, the mobility level, the ride company and the confirmation
+number; confirming, changing or cancelling the ride plans the reminders again (the latest
+ride's version is part of the message key, so the old text is replaced).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from carebridge.patients.service import may_contact
 from carebridge.scheduling import ical
 from carebridge.scheduling.models import Appointment, Reminder
 from carebridge.settings import Settings
+from carebridge.transport import codes as transport_codes
+from carebridge.transport.models import Ride
 
 FOCUS = "Appointment"
 UPCOMING = ("proposed", "pending", "booked")
@@ -42,8 +49,21 @@ def mobile_number(patient: Patient) -> str | None:
     return None
 
 
-def dedupe_key(appointment: Appointment, hours: int, channel: str) -> str:
-    return f"reminder:{appointment.id}:{hours}:{channel}:{appointment.version}"
+def dedupe_key(appointment: Appointment, hours: int, channel: str, ride: Ride | None = None) -> str:
+    """One message per appointment version, offset and channel; with a ride, per version of
+    the ride too (a confirmed, changed or cancelled ride replaces the text)."""
+    key = f"reminder:{appointment.id}:{hours}:{channel}:{appointment.version}"
+    return f"{key}:ride:{ride.id}:{ride.version}" if ride is not None else key
+
+
+def latest_ride(db: Session, appointment: Appointment) -> Ride | None:
+    """The visit's most recently changed ride (any status)."""
+    return db.scalar(
+        select(Ride)
+        .where(Ride.appointment_id == appointment.id)
+        .order_by(Ride.updated_at.desc(), Ride.id)
+        .limit(1)
+    )
 
 
 def channel_configured(settings: Settings, channel: str) -> bool:
@@ -67,6 +87,7 @@ def plan(
     patient = db.get(Patient, appointment.patient_id)
     assert patient is not None  # foreign key
     details = ical.visit(db, settings, appointment)
+    ride = latest_ride(db, appointment)
     zone = ZoneInfo(details.timezone)
     addresses = {"email": patient.email, "sms": mobile_number(patient)}
     wanted: list[tuple[int, str, dt.datetime, str | None]] = []  # hours, channel, due, skip
@@ -84,7 +105,7 @@ def plan(
             elif not may_contact(db, patient.id, channel, day):
                 skip = f"the patient has not allowed {channel} contact on {day}"
             wanted.append((hours, channel, due, skip))
-    keep = {dedupe_key(appointment, h, c) for h, c, _, skip in wanted if skip is None}
+    keep = {dedupe_key(appointment, h, c, ride) for h, c, _, skip in wanted if skip is None}
     _cancel(db, appointment, keep, "replaced: the appointment changed")
     rows = {
         (r.offset_minutes, r.channel): r
@@ -102,7 +123,7 @@ def plan(
         if skip is not None:
             row.status, row.skip_reason, row.outbox_id = "skipped", skip, None
         else:
-            message = _enqueue(db, settings, details, patient, channel, hours, due)
+            message = _enqueue(db, settings, details, patient, channel, hours, due, ride)
             row.status, row.skip_reason, row.outbox_id = "queued", None, message.id
         planned.append(row)
     db.flush()
@@ -137,19 +158,21 @@ def _enqueue(
     channel: str,
     hours: int,
     due: dt.datetime,
+    ride: Ride | None = None,
 ) -> OutboxMessage:
     appointment = details.appointment
+    shown = ride if ride is not None and ride.status == "confirmed" else None
     if channel == "email":
         recipient = patient.email
         subject: str | None = f"Appointment reminder: {details.when}"
-        body = email_text(settings, details)
+        body = email_text(settings, details, shown)
         calendar = ical.appointment_calendar(settings, details).decode()
         attachments = [
             {"filename": "appointment.ics", "content_type": "text/calendar", "content": calendar}
         ]
     else:
         recipient = mobile_number(patient)
-        subject, body, attachments = None, sms_text(settings, details), []
+        subject, body, attachments = None, sms_text(settings, details, shown), []
     assert recipient  # plan() only asks for channels the patient has an address on
     return outbox.enqueue(
         db,
@@ -162,7 +185,7 @@ def _enqueue(
         focus_type=FOCUS,
         focus_id=appointment.id,
         not_before=due,
-        dedupe_key=dedupe_key(appointment, hours, channel),
+        dedupe_key=dedupe_key(appointment, hours, channel, ride),
     )
 
 
@@ -175,7 +198,31 @@ def _where_line(details: ical.Visit) -> str:
     return f"Where: {details.place}"
 
 
-def email_text(settings: Settings, details: ical.Visit) -> str:
+def _pickup(ride: Ride, details: ical.Visit) -> str:
+    local = ride.pickup_at.astimezone(ZoneInfo(details.timezone))
+    return f"{local:%a %d %b %Y, %H:%M} ({details.timezone})"
+
+
+def ride_lines(ride: Ride | None, details: ical.Visit) -> list[str]:
+    """The ride paragraph of the email (none without a confirmed ride)."""
+    if ride is None:
+        return []
+    mobility = transport_codes.MOBILITY_SHORT.get(ride.mobility, ride.mobility)
+    lines = [
+        "",
+        "Your ride is confirmed:",
+        f"Pickup:        {_pickup(ride, details)}",
+        f"From:          {ride.pickup_address}",
+        f"Vehicle:       {mobility}",
+        f"Ride company:  {ride.provider or 'not given'}",
+        f"Confirmation:  {ride.confirmation_number or 'not given'}",
+    ]
+    if ride.return_ride:
+        lines.append("A ride home after the visit is booked too.")
+    return lines
+
+
+def email_text(settings: Settings, details: ical.Visit, ride: Ride | None = None) -> str:
     return "\n".join(
         [
             "Hello,",
@@ -185,6 +232,7 @@ def email_text(settings: Settings, details: ical.Visit) -> str:
             f"When:  {details.when}",
             f"With:  {details.practitioner_name}",
             _where_line(details),
+            *ride_lines(ride, details),
             "",
             "Please confirm that you will come:",
             details.confirm_url,
@@ -199,15 +247,22 @@ def email_text(settings: Settings, details: ical.Visit) -> str:
     )
 
 
-def sms_text(settings: Settings, details: ical.Visit) -> str:
+def sms_text(settings: Settings, details: ical.Visit, ride: Ride | None = None) -> str:
     if details.join_url:
         where = f"video visit, join at {details.join_url}"
     elif details.appointment.modality == "phone":
         where = f"by phone, we will call you at {details.phone}" if details.phone else "by phone"
     else:
         where = f"at {details.location_name}"
-    return (
+    text = (
         f"{settings.clinic_name}: reminder of your appointment {details.when} with "
-        f"{details.practitioner_name}, {where}. Confirm: {details.confirm_url} "
-        f"Cancel: {details.cancel_url}"
+        f"{details.practitioner_name}, {where}."
     )
+    if ride is not None:
+        mobility = transport_codes.MOBILITY_SHORT.get(ride.mobility, ride.mobility).lower()
+        text += (
+            f" Ride confirmed: pickup {_pickup(ride, details)} at {ride.pickup_address}, "
+            f"{mobility}, {ride.provider or 'ride company'} confirmation "
+            f"{ride.confirmation_number}."
+        )
+    return f"{text} Confirm: {details.confirm_url} Cancel: {details.cancel_url}"
