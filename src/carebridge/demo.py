@@ -41,6 +41,7 @@ from carebridge.settings import Settings, load_settings
 from carebridge.social import synthetic as social_demo
 from carebridge.tasks import synthetic as worklist_demo
 from carebridge.transitions import synthetic as transitions_demo
+from carebridge.transport import synthetic as transport_demo
 
 DEMO_PASSWORD = "care-coordination-demo"  # noqa: S105 - printed for the demo sign-in
 
@@ -121,6 +122,7 @@ def seed_patients(
     coverage_demo.seed_checks(db, settings or _demo_settings(db))
     referrals_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     social_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
+    transport_demo.seed(db, settings or _demo_settings(db), seed=seed)
     authorizations_demo.seed(db, settings or _demo_settings(db))
     billing_demo.seed(db, settings or _demo_settings(db))
     transitions_demo.seed(db, settings or _demo_settings(db))

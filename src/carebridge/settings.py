@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     reminder_offsets_hours: list[int] = Field(default_factory=lambda: [72, 24])
     quiet_hours_start: int = Field(21, ge=0, le=23, description="Local hour messages stop")
     quiet_hours_end: int = Field(8, ge=0, le=23, description="Local hour messages resume")
+    ride_buffer_minutes: int = Field(
+        60, ge=10, le=480, description="Default minutes between a ride's pickup and the visit"
+    )
     smtp_host: str | None = None
     smtp_port: int = Field(25, ge=1, le=65535)
     smtp_security: Literal["none", "starttls", "tls"] = "none"

@@ -53,9 +53,8 @@ FROM = {
     "cancel": OPEN_STATUSES,
 }
 
-# Minutes between pickup and the appointment's start when none is given; each ride may set
-# its own within the bounds.
-DEFAULT_BUFFER_MINUTES = 60
+# Minutes between pickup and the appointment's start a ride may set (the clinic's default is
+# ``settings.ride_buffer_minutes``).
 MIN_BUFFER_MINUTES = 10
 MAX_BUFFER_MINUTES = 480
 # A ride still unconfirmed this close to pickup raises a task for the coordinators.

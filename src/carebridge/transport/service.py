@@ -50,10 +50,8 @@ WARNING = dt.timedelta(hours=codes.UNCONFIRMED_WARNING_HOURS)
 
 
 def default_buffer(settings: Settings) -> int:
-    """The clinic's travel buffer: ``CAREBRIDGE_RIDE_BUFFER_MINUTES`` where the settings
-    carry it, else 60 minutes."""
-    value = getattr(settings, "ride_buffer_minutes", codes.DEFAULT_BUFFER_MINUTES)
-    return int(value)
+    """The clinic's travel buffer (``CAREBRIDGE_RIDE_BUFFER_MINUTES``, 60 by default)."""
+    return settings.ride_buffer_minutes
 
 
 def home_address(patient: Patient) -> str | None:

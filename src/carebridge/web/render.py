@@ -50,6 +50,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Transitions", "/transitions", Permission.TRANSITION_READ, "transitions"),
     NavItem("Referrals", "/referrals", Permission.REFERRAL_READ, "referrals"),
     NavItem("Education", "/education", Permission.EDUCATION_READ, "education"),
+    NavItem("Rides", "/rides", Permission.TRANSPORT_READ, "rides"),
     NavItem("Authorizations", "/authorizations", Permission.PRIOR_AUTH_READ, "authorizations"),
     NavItem("Billing", "/billing", Permission.BILLING_READ, "billing"),
     NavItem(
