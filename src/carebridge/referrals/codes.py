@@ -50,7 +50,13 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "report": (("seen",), "report-received"),
     "close": (("report-received", "declined"), "closed"),
     "cancel": (OPEN_STATUSES, "cancelled"),
+    # A community referral's loop closes when the organization confirms it took the
+    # patient on (recorded by the coordinator, or posted by the organization).
+    "confirm": (("sent", "accepted", "scheduled", "seen"), "closed"),
 }
+# Actions only a community referral (service kind "community-service") takes.
+COMMUNITY_ACTIONS = ("confirm",)
+COMMUNITY_SERVICE = "community-service"
 ACTION_WORDS: dict[str, str] = {
     "send": "Mark sent",
     "accept": "Mark accepted",
@@ -60,9 +66,16 @@ ACTION_WORDS: dict[str, str] = {
     "report": "Report received",
     "close": "Close the referral",
     "cancel": "Cancel the referral",
+    "confirm": "Organization confirmed",
 }
 
 
-def actions_from(status: str) -> list[str]:
-    """The actions a referral in ``status`` allows, in lifecycle order."""
-    return [action for action, (sources, _) in ACTIONS.items() if status in sources]
+def actions_from(status: str, service_kind: str | None = None) -> list[str]:
+    """The actions a referral in ``status`` (for ``service_kind``) allows, in lifecycle
+    order; "confirm" only for a community referral."""
+    return [
+        action
+        for action, (sources, _) in ACTIONS.items()
+        if status in sources
+        and (action not in COMMUNITY_ACTIONS or service_kind == COMMUNITY_SERVICE)
+    ]

@@ -167,7 +167,7 @@ def _read(
             "attachment_ids": _attachments(db, referral.id) if attachments is None else attachments,
             "due_on": due,
             "overdue": due is not None and today >= due,
-            "actions": codes.actions_from(referral.status),
+            "actions": codes.actions_from(referral.status, referral.service_kind),
         }
     )
 
@@ -429,14 +429,22 @@ def transition(
     check_version("This referral", referral.version, data.version)
     sources, target = codes.ACTIONS[data.action]
     before = referral.status
+    if data.action in codes.COMMUNITY_ACTIONS and referral.service_kind != codes.COMMUNITY_SERVICE:
+        raise Conflict(
+            f"Referral {referral.number} is not a community referral: only a community "
+            "organization's confirmation closes a referral this way. Nothing was saved.",
+            extra={"status": before, "allowed": codes.actions_from(before, referral.service_kind)},
+        )
     if before not in sources:
-        allowed = [codes.ACTION_WORDS[a].lower() for a in codes.actions_from(before)]
+        allowed = [
+            codes.ACTION_WORDS[a].lower() for a in codes.actions_from(before, referral.service_kind)
+        ]
         raise Conflict(
             f"Referral {referral.number} is {codes.STATUSES[before].lower()}: it cannot be "
             f"moved with “{codes.ACTION_WORDS[data.action].lower()}”. "
             + (f"From here you can: {', '.join(allowed)}." if allowed else "It is finished.")
             + " Nothing was saved.",
-            extra={"status": before, "allowed": codes.actions_from(before)},
+            extra={"status": before, "allowed": codes.actions_from(before, referral.service_kind)},
         )
     _live_patient(db, referral.patient_id)
     if data.action in ("decline", "cancel"):
@@ -458,7 +466,7 @@ def transition(
         referral.report_received_on = _not_future(
             data.report_received_on or today, today, "report_received_on", "report"
         )
-    elif data.action == "close":
+    elif data.action in ("close", "confirm"):
         referral.closed_at = now
     referral.status = target
     db.flush()
