@@ -43,6 +43,10 @@ hl7_app = typer.Typer(help="HL7 v2 interface (the hospitals' ADT feed).", no_arg
 app.add_typer(hl7_app, name="hl7")
 fhir_app = typer.Typer(help="The FHIR R4 API's stored resources.", no_args_is_help=True)
 app.add_typer(fhir_app, name="fhir")
+resources_app = typer.Typer(
+    help="The community resources directory (Open Referral HSDS).", no_args_is_help=True
+)
+app.add_typer(resources_app, name="resources")
 # Piped output (scripts, `| grep`) gets wide lines so ids are never cut.
 out = Console(width=None if sys.stdout.isatty() else 200)
 
@@ -712,6 +716,30 @@ def token_revoke(token: Annotated[str, typer.Argument(help="Token id or printed 
     with _work(settings) as db:
         revoked = service.revoke_token(db, Actor.system("cli"), token)
     out.print(f"Token {revoked.prefix}… of {revoked.username} is revoked.")
+
+
+# --- community resources -----------------------------------------------------------------
+
+
+@resources_app.command("import")
+def resources_import(
+    path: Annotated[
+        Path,
+        typer.Argument(help="A folder or zip of HSDS CSV files, or an HSDS 3.0 JSON file"),
+    ],
+) -> None:
+    """Import a community resources directory; a row missing a required field is named (file,
+    line, field) and nothing is imported. Importing again updates by HSDS id."""
+    from carebridge.community import importer
+    from carebridge.security.audit import Actor
+
+    if not path.exists():
+        raise typer.BadParameter(f"no such file or folder: {path}", param_hint="PATH")
+    settings = _settings()
+    _ready(settings)
+    with _work(settings) as db:
+        summary = importer.import_path(db, Actor.system("cli"), path)
+    out.print(f"Imported {', '.join(summary.files)}: {summary.words()}")
 
 
 def main() -> None:

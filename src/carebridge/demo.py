@@ -17,6 +17,7 @@ from carebridge.billing import synthetic as billing_demo
 from carebridge.careplans import synthetic as care_plans
 from carebridge.careplans import team_synthetic
 from carebridge.communications import synthetic as communications_demo
+from carebridge.community import synthetic as community_demo
 from carebridge.coverage import synthetic as coverage_demo
 from carebridge.education import synthetic as education_demo
 from carebridge.fhir import synthetic as fhir_demo
@@ -122,6 +123,7 @@ def seed_patients(
     coverage_demo.seed_checks(db, settings or _demo_settings(db))
     referrals_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     social_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
+    community_demo.seed(db, zone=(settings or _demo_settings(db)).timezone)  # needs found first
     transport_demo.seed(db, settings or _demo_settings(db), seed=seed)
     authorizations_demo.seed(db, settings or _demo_settings(db))
     billing_demo.seed(db, settings or _demo_settings(db))

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carebridge.authorizations import timers as authorization_timers
 from carebridge.billing import plans as payment_plans
+from carebridge.community import service as community
 from carebridge.coverage import eligibility_batch
 from carebridge.db.session import make_engine, make_sessionmaker, unit_of_work
 from carebridge.lib.time import utcnow
@@ -199,6 +200,7 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
         ("prior authorization timers", lambda: authorization_timers.run(factory, settings)),
         ("payment plan reminders", lambda: payment_plans.run(factory, settings)),
         ("ride timers", lambda: ride_timers.run(factory, settings)),
+        ("community referral follow-up", lambda: community.run(factory)),
     )  # fmt: skip
     try:
         with _stop_on_signals(stop):

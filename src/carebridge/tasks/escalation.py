@@ -30,6 +30,7 @@ from carebridge.careplans.models import CarePlan, Goal
 from carebridge.db.session import unit_of_work
 from carebridge.lib.time import utcnow
 from carebridge.patients.models import Patient
+from carebridge.referrals.codes import COMMUNITY_SERVICE
 from carebridge.referrals.models import OutsideProvider, Referral
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.models import User
@@ -486,6 +487,8 @@ def _unscheduled_referrals(
         Referral.status.in_(("sent", "accepted")),
         Referral.urgency == rule.urgency,
         Referral.sent_at <= now - dt.timedelta(days=rule.days_after),
+        # A community organization confirms instead of booking; community.service chases it.
+        Referral.service_kind != COMMUNITY_SERVICE,
     )
     found = []
     for referral_id, patient_id, sent_at, number, provider, specialty in _waiting_referrals(

@@ -49,6 +49,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Schedule", "/schedule", Permission.SCHEDULE_VIEW, "schedule"),
     NavItem("Transitions", "/transitions", Permission.TRANSITION_READ, "transitions"),
     NavItem("Referrals", "/referrals", Permission.REFERRAL_READ, "referrals"),
+    NavItem("Resources", "/resources", Permission.RESOURCES_READ, "resources"),
     NavItem("Education", "/education", Permission.EDUCATION_READ, "education"),
     NavItem("Rides", "/rides", Permission.TRANSPORT_READ, "rides"),
     NavItem("Authorizations", "/authorizations", Permission.PRIOR_AUTH_READ, "authorizations"),
