@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, true
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from carebridge.authorizations import codes, pas
@@ -1323,27 +1323,14 @@ def retry_due(
 def _finish_tasks(
     db: Session, actor: Actor, auth: PriorAuthorization, keys: tuple[str, ...]
 ) -> None:
-    from carebridge.tasks.schemas import TaskUpdate
-
-    open_tasks = db.scalars(
-        select(Task).where(
-            Task.focus_type == ENTITY,
-            Task.focus_id == auth.id,
-            Task.template_key.in_(keys),
-            Task.is_open == true(),
-        )
+    tasks.complete_open(
+        db,
+        actor,
+        f"Authorization {auth.number} is now {codes.STATUSES[auth.status].lower()}.",
+        Task.focus_type == ENTITY,
+        Task.focus_id == auth.id,
+        Task.template_key.in_(keys),
     )
-    for task in list(open_tasks):
-        tasks.update(
-            db,
-            actor,
-            task.id,
-            TaskUpdate(
-                version=task.version,
-                status="completed",
-                reason=f"Authorization {auth.number} is now {codes.STATUSES[auth.status].lower()}.",
-            ),
-        )
 
 
 @dataclass

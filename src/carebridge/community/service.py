@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from carebridge.community import codes, search
@@ -50,7 +50,6 @@ from carebridge.social import service as social
 from carebridge.social.schemas import NeedRead, NeedUpdate
 from carebridge.tasks import service as tasks
 from carebridge.tasks.models import Task
-from carebridge.tasks.schemas import TaskUpdate
 
 FOLLOW_UP = "community-unconfirmed"
 FALLBACK_QUEUE = "coordinators"
@@ -364,25 +363,14 @@ def confirm(
 
 
 def _complete_follow_up(db: Session, actor: Actor, referral: Referral) -> None:
-    open_tasks = db.scalars(
-        select(Task).where(
-            Task.focus_type == "Referral",
-            Task.focus_id == referral.id,
-            Task.template_key == FOLLOW_UP,
-            Task.is_open == true(),
-        )
+    tasks.complete_open(
+        db,
+        actor,
+        f"The organization confirmed referral {referral.number}.",
+        Task.focus_type == "Referral",
+        Task.focus_id == referral.id,
+        Task.template_key == FOLLOW_UP,
     )
-    for task in list(open_tasks):
-        tasks.update(
-            db,
-            actor,
-            task.id,
-            TaskUpdate(
-                version=task.version,
-                status="completed",
-                reason=f"The organization confirmed referral {referral.number}.",
-            ),
-        )
 
 
 def follow_up_unconfirmed(db: Session, now: dt.datetime | None = None) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, true
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from carebridge.db import counters
@@ -40,7 +40,6 @@ from carebridge.security.models import User
 from carebridge.tasks import service as tasks
 from carebridge.tasks.models import Task
 from carebridge.tasks.rules import TIMERS, referral_wait_days
-from carebridge.tasks.schemas import TaskUpdate
 
 TRACKER_LIMIT = 500
 # Timer tasks a step makes moot: once scheduled nobody need chase the booking, and once the
@@ -488,25 +487,14 @@ def _finish_moot_tasks(db: Session, actor: Actor, referral: Referral, status: st
     keys = MOOT.get(status)
     if not keys:
         return
-    open_tasks = db.scalars(
-        select(Task).where(
-            Task.focus_type == "Referral",
-            Task.focus_id == referral.id,
-            Task.template_key.in_(keys),
-            Task.is_open == true(),
-        )
+    tasks.complete_open(
+        db,
+        actor,
+        f"Referral {referral.number} is now {codes.STATUSES[status].lower()}.",
+        Task.focus_type == "Referral",
+        Task.focus_id == referral.id,
+        Task.template_key.in_(keys),
     )
-    for task in list(open_tasks):
-        tasks.update(
-            db,
-            actor,
-            task.id,
-            TaskUpdate(
-                version=task.version,
-                status="completed",
-                reason=f"Referral {referral.number} is now {codes.STATUSES[status].lower()}.",
-            ),
-        )
 
 
 def letter_context(db: Session, actor: Actor, referral_id: uuid.UUID, zone: str) -> dict[str, Any]:

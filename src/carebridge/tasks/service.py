@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import false, func, select, true
+from sqlalchemy import ColumnElement, false, func, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -640,6 +640,16 @@ def update(
     if said or change.reason:
         _audit(db, actor, Action.UPDATE, task, "; ".join(said) or "reason noted")
     return TaskRead.model_validate(task)
+
+
+def complete_open(db: Session, actor: Actor, reason: str, *where: ColumnElement[bool]) -> int:
+    """Complete the open tasks matching ``where``, each with ``reason``: what they asked for
+    was done elsewhere (a referral scheduled, a ride confirmed). Returns how many."""
+    found = list(db.scalars(select(Task).where(Task.is_open == true(), *where)))
+    for task in found:
+        change = TaskUpdate(version=task.version, status="completed", reason=reason)
+        update(db, actor, task.id, change)
+    return len(found)
 
 
 def take(db: Session, actor: Actor, task_id: uuid.UUID, version: int | None) -> TaskRead:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebridge.db.history import RecordVersion
@@ -31,7 +31,6 @@ from carebridge.security.models import User
 from carebridge.settings import Settings
 from carebridge.tasks import service as tasks
 from carebridge.tasks.models import Task
-from carebridge.tasks.schemas import TaskUpdate
 from carebridge.transport import codes
 from carebridge.transport.models import ENDED_VISIT, Ride
 from carebridge.transport.schemas import (
@@ -468,20 +467,8 @@ def transition(
 
 def _finish_task(db: Session, actor: Actor, ride: Ride) -> None:
     """Once a ride is confirmed (or over), nobody need chase its confirmation."""
-    open_tasks = db.scalars(
-        select(Task).where(Task.dedupe_key == _task_key(ride), Task.is_open == true())
-    )
-    for task in list(open_tasks):
-        tasks.update(
-            db,
-            actor,
-            task.id,
-            TaskUpdate(
-                version=task.version,
-                status="completed",
-                reason=f"The ride is now {codes.STATUSES[ride.status].lower()}.",
-            ),
-        )
+    reason = f"The ride is now {codes.STATUSES[ride.status].lower()}."
+    tasks.complete_open(db, actor, reason, Task.dedupe_key == _task_key(ride))
 
 
 # --- the timer -----------------------------------------------------------------------------
