@@ -360,9 +360,10 @@ def test_billing_sees_who_the_patient_is_but_not_their_history(
     expect(_banner(page)).to_contain_text(f"MRN {patient.mrn}")
     expect(_banner(page)).not_to_contain_text("Allergies")
     tabs = page.get_by_role("navigation", name="Chart sections")
-    # Coverage is what billing works on; the clinical tabs stay hidden.
+    # Coverage is what billing works on (and the rides it pays for); the clinical tabs stay
+    # hidden.
     expect(tabs.get_by_role("link")).to_have_text(
-        ["Summary", "Contacts & consent", "Coverage", "Authorizations", "Billing"]
+        ["Summary", "Contacts & consent", "Rides", "Coverage", "Authorizations", "Billing"]
     )
     expect(page.get_by_role("link", name="Edit demographics")).to_have_count(0)
     expect(page.get_by_role("region", name="Merge a duplicate into this chart")).to_have_count(0)

@@ -37,12 +37,17 @@ def test_coordinator_signs_in_and_lands_on_my_day(page: Page, live_server: LiveS
     expect(nav.get_by_role("link")).to_have_text(
         [
             "My day",
+            re.compile(r"^Messages( \d+ unread)?$"),  # the count of unread messages, if any
             "Patients",
             "Schedule",
             "Transitions",
             "Referrals",
+            "Resources",
+            "Education",
+            "Rides",
             "Authorizations",
             "Billing",
+            "Message templates",
             "Interface queue",
         ]
     )

@@ -162,7 +162,7 @@ def test_users_page_fits_a_phone_width_screen(page: Page, live_server: LiveServe
     # The wide table scrolls inside its panel; the page itself never scrolls sideways.
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["My day", "Interface queue", "FHIR import", "Users"]
+        ["My day", "Resources", "Message templates", "Interface queue", "FHIR import", "Users"]
     )
     table_panel = page.get_by_role("region", name="People who can sign in")
     assert table_panel.evaluate("el => el.scrollWidth > el.clientWidth")
