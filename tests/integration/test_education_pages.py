@@ -149,6 +149,11 @@ def test_education_tab_assign_print_refuse_email_and_teach_back_on_the_plan(
             db, SYSTEM, who, CarePlanCreate(template_key="type-2-diabetes"), clinic_today()
         )
     tab = coordinator.get(f"/patients/{who}/education")
+    # The page's title is words only; the term look-up is on the page, once.
+    title = tab.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<" not in title
+    assert title.count("Education") == 1
+    assert tab.text.count('id="lookup-heading"') == 1
     assert tab.status_code == 200
     assert "Living with type 2 diabetes" in text(tab)
     assert "Look up a term" in text(tab)
