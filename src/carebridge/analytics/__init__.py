@@ -1,0 +1,2 @@
+"""Quality measures, registries, reports and de-identified extracts (computed from the
+records; nothing here writes clinical data)."""
