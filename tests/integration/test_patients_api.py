@@ -32,7 +32,9 @@ def letters(n: int) -> str:
 
 
 def unique_name() -> str:
-    return "Zed" + letters(8)
+    # No shared prefix: the duplicate check weighs a common start, and with many test
+    # patients "Zed..." names came to look alike.
+    return letters(1).upper() + letters(10)
 
 
 def unique_phone() -> str:

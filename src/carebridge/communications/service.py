@@ -476,6 +476,7 @@ def send(
             patient_id=patient.id,
             focus_type=FOCUS,
             focus_id=row.id,
+            not_before=now,  # due from the moment it was sent, whoever says when that is
         )
         row.outbox_id = message.id
         db.flush()
