@@ -92,8 +92,41 @@ def _disposition(value: str | None) -> str:
     return (value or "").strip().zfill(2)[:2]
 
 
-def _sorted(ids: set[uuid.UUID]) -> list[uuid.UUID]:
-    return sorted(ids, key=str)
+@dataclass
+class _Tally:
+    """A measure's counts as its cases are read: each one excluded, or in the denominator
+    and, when it meets the measure, in the numerator too."""
+
+    numerator: int = 0
+    denominator: int = 0
+    excluded: int = 0
+    met_by: set[uuid.UUID] = field(default_factory=set)
+    counted: set[uuid.UUID] = field(default_factory=set)
+
+    def exclude(self) -> None:
+        self.excluded += 1
+
+    def count(self, patient_id: uuid.UUID, met: bool) -> None:
+        self.denominator += 1
+        self.counted.add(patient_id)
+        if met:
+            self.numerator += 1
+            self.met_by.add(patient_id)
+
+    def result(
+        self, key: str, first: dt.date, last: dt.date, median_days: float | None = None
+    ) -> MeasureResult:
+        return MeasureResult(
+            key=key,
+            first=first,
+            last=last,
+            numerator=self.numerator,
+            denominator=self.denominator,
+            numerator_patients=sorted(self.met_by, key=str),
+            denominator_patients=sorted(self.counted, key=str),
+            excluded=self.excluded,
+            median_days=median_days,
+        )
 
 
 def _readmissions(db: Session, encounters_in: Any) -> dict[uuid.UUID, list[dt.datetime]]:
@@ -157,9 +190,7 @@ def follow_up_after_discharge(
             visits[patient_id].append(as_utc(starts_at))
         readmitted = _readmissions(db, encounters_in)
 
-        numerator = denominator = excluded = 0
-        num_patients: set[uuid.UUID] = set()
-        den_patients: set[uuid.UUID] = set()
+        tally = _Tally()
         for _id, patient_id, encounter_id, discharged_on, discharge_at, disposition, died in rows:
             last_day = discharged_on + window
             after = as_utc(discharge_at) if discharge_at is not None else None
@@ -177,23 +208,10 @@ def follow_up_after_discharge(
                 or (died is not None and died <= last_day)
                 or (back and (not seen or back[0] < seen[0]))
             ):
-                excluded += 1
+                tally.exclude()
                 continue
-            denominator += 1
-            den_patients.add(patient_id)
-            if seen:
-                numerator += 1
-                num_patients.add(patient_id)
-        return MeasureResult(
-            key=f"follow-up-{days}d",
-            first=first,
-            last=last,
-            numerator=numerator,
-            denominator=denominator,
-            numerator_patients=_sorted(num_patients),
-            denominator_patients=_sorted(den_patients),
-            excluded=excluded,
-        )
+            tally.count(patient_id, met=bool(seen))
+        return tally.result(f"follow-up-{days}d", first, last)
 
     return compute
 
@@ -234,32 +252,18 @@ def readmission_within_30_days(
         assert admit_at is not None
         admissions[patient_id].append((encounter_id, as_utc(admit_at)))
 
-    numerator = denominator = excluded = 0
-    num_patients: set[uuid.UUID] = set()
-    den_patients: set[uuid.UUID] = set()
+    tally = _Tally()
     for patient_id, encounter_id, discharge_at, disposition in rows:
         if _disposition(disposition) in AGAINST_ADVICE or discharge_at is None:
-            excluded += 1
+            tally.exclude()
             continue
         out = as_utc(discharge_at)
-        denominator += 1
-        den_patients.add(patient_id)
-        if any(
+        back = any(
             other != encounter_id and out <= admit <= out + window
             for other, admit in admissions.get(patient_id, [])
-        ):
-            numerator += 1
-            num_patients.add(patient_id)
-    return MeasureResult(
-        key="readmission-30d",
-        first=first,
-        last=last,
-        numerator=numerator,
-        denominator=denominator,
-        numerator_patients=_sorted(num_patients),
-        denominator_patients=_sorted(den_patients),
-        excluded=excluded,
-    )
+        )
+        tally.count(patient_id, met=back)
+    return tally.result("readmission-30d", first, last)
 
 
 def contact_within_two_business_days(
@@ -287,32 +291,19 @@ def contact_within_two_business_days(
         db, index.with_only_columns(Transition.encounter_id).scalar_subquery()
     )
 
-    numerator = denominator = excluded = 0
-    num_patients: set[uuid.UUID] = set()
-    den_patients: set[uuid.UUID] = set()
+    tally = _Tally()
     for patient_id, encounter_id, due_on, contacted_at, died in rows:
         contacted = as_utc(contacted_at) if contacted_at is not None else None
         back = [a for a in readmitted.get(encounter_id, []) if a.astimezone(zone).date() <= due_on]
         if (died is not None and died <= due_on) or (
             back and (contacted is None or back[0] < contacted)
         ):
-            excluded += 1
+            tally.exclude()
             continue
-        denominator += 1
-        den_patients.add(patient_id)
-        if contacted is not None and contacted.astimezone(zone).date() <= due_on:
-            numerator += 1
-            num_patients.add(patient_id)
-    return MeasureResult(
-        key="contact-2bd",
-        first=first,
-        last=last,
-        numerator=numerator,
-        denominator=denominator,
-        numerator_patients=_sorted(num_patients),
-        denominator_patients=_sorted(den_patients),
-        excluded=excluded,
-    )
+        tally.count(
+            patient_id, met=contacted is not None and contacted.astimezone(zone).date() <= due_on
+        )
+    return tally.result("contact-2bd", first, last)
 
 
 def referral_loop_closure(
@@ -335,30 +326,21 @@ def referral_loop_closure(
             Referral.sent_at < end,
         )
     ).all()
-    numerator = denominator = excluded = 0
-    num_patients: set[uuid.UUID] = set()
-    den_patients: set[uuid.UUID] = set()
+    tally = _Tally()
     days: list[int] = []
     for patient_id, status, sent_at, report_on, closed_at in rows:
         if status == "cancelled" or sent_at is None:
-            excluded += 1
+            tally.exclude()
             continue
-        denominator += 1
-        den_patients.add(patient_id)
-        if status == "closed" and report_on is not None and closed_at is not None:
-            numerator += 1
-            num_patients.add(patient_id)
+        closed = closed_at if status == "closed" and report_on is not None else None
+        tally.count(patient_id, met=closed is not None)
+        if closed is not None:
             sent_on = as_utc(sent_at).astimezone(zone).date()
-            days.append((as_utc(closed_at).astimezone(zone).date() - sent_on).days)
-    return MeasureResult(
-        key="referral-closure",
-        first=first,
-        last=last,
-        numerator=numerator,
-        denominator=denominator,
-        numerator_patients=_sorted(num_patients),
-        denominator_patients=_sorted(den_patients),
-        excluded=excluded,
+            days.append((as_utc(closed).astimezone(zone).date() - sent_on).days)
+    return tally.result(
+        "referral-closure",
+        first,
+        last,
         median_days=float(statistics.median(days)) if days else None,
     )
 
