@@ -14,17 +14,15 @@ Access measures (no-show rate, lead time, third-next-available) are computed by
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carebridge.analytics.results import Compute, Measure, MeasureResult, Tally, local_bounds
 from carebridge.lib.time import as_utc
 from carebridge.patients.models import Patient
 from carebridge.referrals import codes as referral_codes
@@ -41,92 +39,8 @@ VISIT_DONE = ("fulfilled",)
 LIVE_ENCOUNTER = ("planned", "in-progress", "finished")
 
 
-@dataclass(frozen=True)
-class MeasureResult:
-    """One measure over one period. ``numerator_patients`` and ``denominator_patients`` are
-    the distinct patients behind the counts (a patient with two discharges counts twice in the
-    counts, once in the lists)."""
-
-    key: str
-    first: dt.date
-    last: dt.date
-    numerator: int
-    denominator: int
-    numerator_patients: list[uuid.UUID] = field(default_factory=list)
-    denominator_patients: list[uuid.UUID] = field(default_factory=list)
-    excluded: int = 0
-    # Referral loop closure only: median calendar days from sending to closing, over the
-    # numerator (None when it is empty).
-    median_days: float | None = None
-
-    @property
-    def rate(self) -> float | None:
-        return self.numerator / self.denominator if self.denominator else None
-
-
-Compute = Callable[[Session, Settings, dt.date, dt.date], MeasureResult]
-
-
-@dataclass(frozen=True)
-class Measure:
-    key: str
-    title: str
-    numerator: str
-    denominator: str
-    exclusions: str
-    period: str
-    compute: Compute
-
-
-def _local_bounds(
-    settings: Settings, first: dt.date, last: dt.date
-) -> tuple[dt.datetime, dt.datetime]:
-    """UTC instants of the start of ``first`` and the end of ``last`` (exclusive), local."""
-    zone = ZoneInfo(settings.timezone)
-    start = dt.datetime.combine(first, dt.time(), zone).astimezone(dt.UTC)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
-    return start, end
-
-
 def _disposition(value: str | None) -> str:
     return (value or "").strip().zfill(2)[:2]
-
-
-@dataclass
-class _Tally:
-    """A measure's counts as its cases are read: each one excluded, or in the denominator
-    and, when it meets the measure, in the numerator too."""
-
-    numerator: int = 0
-    denominator: int = 0
-    excluded: int = 0
-    met_by: set[uuid.UUID] = field(default_factory=set)
-    counted: set[uuid.UUID] = field(default_factory=set)
-
-    def exclude(self) -> None:
-        self.excluded += 1
-
-    def count(self, patient_id: uuid.UUID, met: bool) -> None:
-        self.denominator += 1
-        self.counted.add(patient_id)
-        if met:
-            self.numerator += 1
-            self.met_by.add(patient_id)
-
-    def result(
-        self, key: str, first: dt.date, last: dt.date, median_days: float | None = None
-    ) -> MeasureResult:
-        return MeasureResult(
-            key=key,
-            first=first,
-            last=last,
-            numerator=self.numerator,
-            denominator=self.denominator,
-            numerator_patients=sorted(self.met_by, key=str),
-            denominator_patients=sorted(self.counted, key=str),
-            excluded=self.excluded,
-            median_days=median_days,
-        )
 
 
 def _readmissions(db: Session, encounters_in: Any) -> dict[uuid.UUID, list[dt.datetime]]:
@@ -176,8 +90,8 @@ def follow_up_after_discharge(
         rows = db.execute(index).all()
         patients_in = index.with_only_columns(Transition.patient_id).scalar_subquery()
         encounters_in = index.with_only_columns(Transition.encounter_id).scalar_subquery()
-        start, _ = _local_bounds(settings, first, last)
-        _, end = _local_bounds(settings, first, last + window)
+        start, _ = local_bounds(settings, first, last)
+        _, end = local_bounds(settings, first, last + window)
         visits: dict[uuid.UUID, list[dt.datetime]] = defaultdict(list)
         for patient_id, starts_at in db.execute(
             select(Appointment.patient_id, Appointment.starts_at).where(
@@ -190,7 +104,7 @@ def follow_up_after_discharge(
             visits[patient_id].append(as_utc(starts_at))
         readmitted = _readmissions(db, encounters_in)
 
-        tally = _Tally()
+        tally = Tally()
         for _id, patient_id, encounter_id, discharged_on, discharge_at, disposition, died in rows:
             last_day = discharged_on + window
             after = as_utc(discharge_at) if discharge_at is not None else None
@@ -210,7 +124,7 @@ def follow_up_after_discharge(
             ):
                 tally.exclude()
                 continue
-            tally.count(patient_id, met=bool(seen))
+            tally.count(patient_id, met=bool(seen), on=discharged_on)
         return tally.result(f"follow-up-{days}d", first, last)
 
     return compute
@@ -225,6 +139,7 @@ def readmission_within_30_days(
         select(
             Transition.patient_id,
             Encounter.id,
+            Transition.discharged_on,
             Encounter.discharge_at,
             Encounter.discharge_disposition,
         )
@@ -238,7 +153,7 @@ def readmission_within_30_days(
     )
     rows = db.execute(index).all()
     patients_in = index.with_only_columns(Transition.patient_id).scalar_subquery()
-    start, end = _local_bounds(settings, first, last)
+    start, end = local_bounds(settings, first, last)
     admissions: dict[uuid.UUID, list[tuple[uuid.UUID, dt.datetime]]] = defaultdict(list)
     for patient_id, encounter_id, admit_at in db.execute(
         select(Encounter.patient_id, Encounter.id, Encounter.admit_at).where(
@@ -252,8 +167,8 @@ def readmission_within_30_days(
         assert admit_at is not None
         admissions[patient_id].append((encounter_id, as_utc(admit_at)))
 
-    tally = _Tally()
-    for patient_id, encounter_id, discharge_at, disposition in rows:
+    tally = Tally()
+    for patient_id, encounter_id, discharged_on, discharge_at, disposition in rows:
         if _disposition(disposition) in AGAINST_ADVICE or discharge_at is None:
             tally.exclude()
             continue
@@ -262,7 +177,7 @@ def readmission_within_30_days(
             other != encounter_id and out <= admit <= out + window
             for other, admit in admissions.get(patient_id, [])
         )
-        tally.count(patient_id, met=back)
+        tally.count(patient_id, met=back, on=discharged_on)
     return tally.result("readmission-30d", first, last)
 
 
@@ -275,6 +190,7 @@ def contact_within_two_business_days(
         select(
             Transition.patient_id,
             Transition.encounter_id,
+            Transition.discharged_on,
             Transition.contact_due_on,
             Transition.contacted_at,
             Patient.deceased_date,
@@ -291,8 +207,8 @@ def contact_within_two_business_days(
         db, index.with_only_columns(Transition.encounter_id).scalar_subquery()
     )
 
-    tally = _Tally()
-    for patient_id, encounter_id, due_on, contacted_at, died in rows:
+    tally = Tally()
+    for patient_id, encounter_id, discharged_on, due_on, contacted_at, died in rows:
         contacted = as_utc(contacted_at) if contacted_at is not None else None
         back = [a for a in readmitted.get(encounter_id, []) if a.astimezone(zone).date() <= due_on]
         if (died is not None and died <= due_on) or (
@@ -301,7 +217,9 @@ def contact_within_two_business_days(
             tally.exclude()
             continue
         tally.count(
-            patient_id, met=contacted is not None and contacted.astimezone(zone).date() <= due_on
+            patient_id,
+            met=contacted is not None and contacted.astimezone(zone).date() <= due_on,
+            on=discharged_on,
         )
     return tally.result("contact-2bd", first, last)
 
@@ -311,7 +229,7 @@ def referral_loop_closure(
 ) -> MeasureResult:
     """Outgoing referrals sent in the period, closed with the consultant's report."""
     zone = ZoneInfo(settings.timezone)
-    start, end = _local_bounds(settings, first, last)
+    start, end = local_bounds(settings, first, last)
     rows = db.execute(
         select(
             Referral.patient_id,
@@ -326,23 +244,16 @@ def referral_loop_closure(
             Referral.sent_at < end,
         )
     ).all()
-    tally = _Tally()
-    days: list[int] = []
+    tally = Tally()
     for patient_id, status, sent_at, report_on, closed_at in rows:
         if status == "cancelled" or sent_at is None:
             tally.exclude()
             continue
+        sent_on = as_utc(sent_at).astimezone(zone).date()
         closed = closed_at if status == "closed" and report_on is not None else None
-        tally.count(patient_id, met=closed is not None)
-        if closed is not None:
-            sent_on = as_utc(sent_at).astimezone(zone).date()
-            days.append((as_utc(closed).astimezone(zone).date() - sent_on).days)
-    return tally.result(
-        "referral-closure",
-        first,
-        last,
-        median_days=float(statistics.median(days)) if days else None,
-    )
+        days = (as_utc(closed).astimezone(zone).date() - sent_on).days if closed else None
+        tally.count(patient_id, met=closed is not None, on=sent_on, days=days)
+    return tally.result("referral-closure", first, last)
 
 
 def _follow_up(days: int) -> Measure:
@@ -371,6 +282,7 @@ def _follow_up(days: int) -> Measure:
             "and last day of the period, both inclusive; visits may fall after the period."
         ),
         compute=follow_up_after_discharge(days),
+        group="Transitions of care",
     )
 
 
@@ -397,6 +309,8 @@ READMISSION = Measure(
         "and last day of the period, both inclusive; readmissions may fall after the period."
     ),
     compute=readmission_within_30_days,
+    group="Transitions of care",
+    lower_is_better=True,
 )
 
 CONTACT = Measure(
@@ -421,6 +335,7 @@ CONTACT = Measure(
         "last day of the period, both inclusive."
     ),
     compute=contact_within_two_business_days,
+    group="Transitions of care",
 )
 
 REFERRAL_CLOSURE = Measure(
@@ -445,6 +360,8 @@ REFERRAL_CLOSURE = Measure(
         "of the period, both inclusive; the closing may fall after the period."
     ),
     compute=referral_loop_closure,
+    group="Referrals",
+    median_label="Median days to close",
 )
 
 REGISTRY: dict[str, Measure] = {

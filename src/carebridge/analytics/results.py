@@ -1,0 +1,136 @@
+"""The shapes every measure shares: its definition (``Measure``), its counted cases
+(``Case``), its result (``MeasureResult``) and the ``Tally`` that builds one as the cases are
+read. Measures live beside the records they count (``analytics.measures``,
+``surveys.measures``); ``analytics.measures.REGISTRY`` lists them all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from carebridge.settings import Settings
+
+
+@dataclass(frozen=True)
+class Case:
+    """One counted case of a measure (a discharge, a referral, a visit...): the patient, the
+    local date it is dated by (for trends), whether it meets the measure, and, where the record
+    says them, the practitioner and location it belongs to (for the breakdowns). ``days`` is
+    the case's figure for a measure reported as a median (days to close, lead time)."""
+
+    patient_id: uuid.UUID
+    on: dt.date
+    met: bool
+    provider_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    days: float | None = None
+
+
+@dataclass(frozen=True)
+class MeasureResult:
+    """One measure over one period. ``numerator_patients`` and ``denominator_patients`` are
+    the distinct patients behind the counts (a patient with two discharges counts twice in the
+    counts, once in the lists); ``cases`` are the counted cases themselves, for trends and
+    breakdowns."""
+
+    key: str
+    first: dt.date
+    last: dt.date
+    numerator: int
+    denominator: int
+    numerator_patients: list[uuid.UUID] = field(default_factory=list)
+    denominator_patients: list[uuid.UUID] = field(default_factory=list)
+    excluded: int = 0
+    # Median of the cases' ``days`` over the numerator (None when none has a figure):
+    # days to close a referral, lead time, authorization turnaround.
+    median_days: float | None = None
+    cases: list[Case] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+
+Compute = Callable[[Session, Settings, dt.date, dt.date], MeasureResult]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A measure's definition as the dashboard and the docs show it. ``group`` gathers
+    measures on the dashboard (Transitions, Referrals, Access...); ``lower_is_better`` marks
+    the rates where a fall is good news (readmissions, no-shows, denials); ``median_label``
+    names the median a measure reports beside its rate ("median days to close")."""
+
+    key: str
+    title: str
+    numerator: str
+    denominator: str
+    exclusions: str
+    period: str
+    compute: Compute
+    group: str = ""
+    lower_is_better: bool = False
+    median_label: str | None = None
+
+
+def local_bounds(
+    settings: Settings, first: dt.date, last: dt.date
+) -> tuple[dt.datetime, dt.datetime]:
+    """UTC instants of the start of ``first`` and the end of ``last`` (exclusive), local."""
+    zone = ZoneInfo(settings.timezone)
+    start = dt.datetime.combine(first, dt.time(), zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone).astimezone(dt.UTC)
+    return start, end
+
+
+@dataclass
+class Tally:
+    """A measure's counts as its cases are read: each one excluded, or in the denominator
+    and, when it meets the measure, in the numerator too."""
+
+    numerator: int = 0
+    denominator: int = 0
+    excluded: int = 0
+    met_by: set[uuid.UUID] = field(default_factory=set)
+    counted: set[uuid.UUID] = field(default_factory=set)
+    cases: list[Case] = field(default_factory=list)
+
+    def exclude(self) -> None:
+        self.excluded += 1
+
+    def count(
+        self,
+        patient_id: uuid.UUID,
+        met: bool,
+        on: dt.date,
+        provider_id: uuid.UUID | None = None,
+        location_id: uuid.UUID | None = None,
+        days: float | None = None,
+    ) -> None:
+        self.denominator += 1
+        self.counted.add(patient_id)
+        if met:
+            self.numerator += 1
+            self.met_by.add(patient_id)
+        self.cases.append(Case(patient_id, on, met, provider_id, location_id, days))
+
+    def result(self, key: str, first: dt.date, last: dt.date) -> MeasureResult:
+        figures = [c.days for c in self.cases if c.met and c.days is not None]
+        return MeasureResult(
+            key=key,
+            first=first,
+            last=last,
+            numerator=self.numerator,
+            denominator=self.denominator,
+            numerator_patients=sorted(self.met_by, key=str),
+            denominator_patients=sorted(self.counted, key=str),
+            excluded=self.excluded,
+            median_days=float(statistics.median(figures)) if figures else None,
+            cases=self.cases,
+        )
