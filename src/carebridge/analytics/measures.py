@@ -7,28 +7,39 @@ queries (never one per patient) and gives back a ``MeasureResult`` with the coun
 (None when the denominator is 0) and the patient ids of the numerator and the denominator, for
 drill-down.
 
-Access measures (no-show rate, lead time, third-next-available) are computed by
-``carebridge.scheduling.measures``; they are not repeated here.
+The measures here cover transitions of care, referrals, access (no-show rate and lead time, by
+the same definitions and constants as ``carebridge.scheduling.measures``, whose results they
+agree with), prior authorizations, care-plan goals, task deadlines, outreach and social needs.
+Patient satisfaction is ``carebridge.surveys.measures``; third-next-available looks forward
+from today rather than back over a period, so it stays in ``carebridge.scheduling.measures``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import statistics
 import uuid
 from collections import defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from carebridge.analytics.results import Compute, Measure, MeasureResult, Tally, local_bounds
-from carebridge.lib.time import as_utc
+from carebridge.authorizations.models import AuthorizationSubmission, PriorAuthorization
+from carebridge.careplans.models import CarePlan, Goal
+from carebridge.lib.time import as_utc, utcnow
 from carebridge.patients.models import Patient
 from carebridge.referrals import codes as referral_codes
 from carebridge.referrals.models import Referral
+from carebridge.scheduling.measures import ATTENDED, LEAD_STATUSES
 from carebridge.scheduling.models import Appointment
 from carebridge.settings import Settings
+from carebridge.social.models import Screening, SocialNeed
+from carebridge.tasks.models import OutreachAttempt, Task
 from carebridge.transitions import codes
 from carebridge.transitions.models import Encounter, Transition
 
@@ -364,8 +375,601 @@ REFERRAL_CLOSURE = Measure(
     median_label="Median days to close",
 )
 
+# --- access ---------------------------------------------------------------------------------
+
+NO_SHOW = "noshow"
+# Lead time: a visit within this many days (14 x 24 hours) of booking counts as prompt access.
+LEAD_TIME_PROMPT_DAYS = 14
+SECONDS_PER_DAY = 86400
+
+# --- prior authorization --------------------------------------------------------------------
+
+# A decision the payer made: the request was approved (in full or in part) or denied. An
+# approval that has since run out (expired) was still an approval.
+AUTH_DECIDED = ("approved", "partially-approved", "denied", "expired")
+AUTH_DENIED = "denied"
+# CMS-0057-F decision timeframes: 72 hours for an expedited (urgent) request, 7 calendar days
+# (168 hours) for a standard one. Carebridge sends every request at normal (standard) priority
+# (the PAS Claim.priority "normal"; the 278 carries no expedited level of service) and keeps no
+# urgency on the request, so the standard deadline is the one that applies.
+STANDARD_DECISION_DEADLINE = dt.timedelta(days=7)
+
+# --- care plans, tasks, outreach, social needs ----------------------------------------------
+
+GOAL_MET = ("achieved", "sustaining")
+GOAL_NOT_COUNTED = ("cancelled", "entered-in-error")
+PLAN_ERROR = "entered-in-error"
+TASK_NOT_COUNTED = ("cancelled", "entered-in-error")
+TASK_DONE = "completed"
+# An outreach attempt reached the patient (or their family) when someone answered: they
+# took part ("reached") or said no ("declined").
+OUTREACH_REACHED = ("reached", "declined")
+OUTBOUND = "outbound"
+SCREENING_LOOKBACK_MONTHS = 12
+SCREENING_ERROR = "entered-in-error"
+NEED_ADDRESSED = "addressed"
+NEED_DECLINED = "declined"
+NEED_ERROR = "entered-in-error"
+
+
+def _local_day(value: dt.datetime, zone: ZoneInfo) -> dt.date:
+    return as_utc(value).astimezone(zone).date()
+
+
+def _days_between(earlier: dt.datetime, later: dt.datetime) -> float:
+    return (as_utc(later) - as_utc(earlier)).total_seconds() / SECONDS_PER_DAY
+
+
+def _median_of_all(result: MeasureResult) -> MeasureResult:
+    """The result with its median taken over every counted case with a figure, met or not
+    (lead time and decision turnaround describe every case, not only the prompt ones)."""
+    figures = [c.days for c in result.cases if c.days is not None]
+    return dataclasses.replace(
+        result, median_days=float(statistics.median(figures)) if figures else None
+    )
+
+
+def no_show_rate(db: Session, settings: Settings, first: dt.date, last: dt.date) -> MeasureResult:
+    """No-shows among the visits that started in the period and had an outcome."""
+    zone = ZoneInfo(settings.timezone)
+    start, end = local_bounds(settings, first, last)
+    rows = db.execute(
+        select(
+            Appointment.patient_id,
+            Appointment.status,
+            Appointment.starts_at,
+            Appointment.practitioner_id,
+            Appointment.location_id,
+        ).where(
+            Appointment.starts_at >= start,
+            Appointment.starts_at < min(end, utcnow()),
+            Appointment.status.in_((*ATTENDED, NO_SHOW)),
+        )
+    )
+    tally = Tally()
+    for patient_id, status, starts_at, practitioner_id, location_id in rows:
+        tally.count(
+            patient_id,
+            met=status == NO_SHOW,
+            on=_local_day(starts_at, zone),
+            provider_id=practitioner_id,
+            location_id=location_id,
+        )
+    return tally.result("no-show", first, last)
+
+
+def lead_time(db: Session, settings: Settings, first: dt.date, last: dt.date) -> MeasureResult:
+    """Appointments booked in the period that kept their time: days from booking to visit."""
+    zone = ZoneInfo(settings.timezone)
+    start, end = local_bounds(settings, first, last)
+    rows = db.execute(
+        select(
+            Appointment.patient_id,
+            Appointment.created_at,
+            Appointment.starts_at,
+            Appointment.practitioner_id,
+            Appointment.location_id,
+        ).where(
+            Appointment.created_at >= start,
+            Appointment.created_at < end,
+            Appointment.status.in_(LEAD_STATUSES),
+        )
+    )
+    tally = Tally()
+    for patient_id, created_at, starts_at, practitioner_id, location_id in rows:
+        days = _days_between(created_at, starts_at)
+        tally.count(
+            patient_id,
+            met=days <= LEAD_TIME_PROMPT_DAYS,
+            on=_local_day(created_at, zone),
+            provider_id=practitioner_id,
+            location_id=location_id,
+            days=days,
+        )
+    return _median_of_all(tally.result("lead-time", first, last))
+
+
+def _decided_authorizations(
+    db: Session, settings: Settings, first: dt.date, last: dt.date
+) -> list[Any]:
+    """Requests whose decision was recorded in the period, with their first submission."""
+    start, end = local_bounds(settings, first, last)
+    in_period = (
+        PriorAuthorization.decided_at >= start,
+        PriorAuthorization.decided_at < end,
+        PriorAuthorization.status.in_((*AUTH_DECIDED, "cancelled")),
+    )
+    sent = (
+        select(
+            AuthorizationSubmission.authorization_id,
+            func.min(AuthorizationSubmission.created_at).label("sent_at"),
+        )
+        .where(
+            AuthorizationSubmission.authorization_id.in_(
+                select(PriorAuthorization.id).where(*in_period)
+            )
+        )
+        .group_by(AuthorizationSubmission.authorization_id)
+        .subquery()
+    )
+    return list(
+        db.execute(
+            select(
+                PriorAuthorization.patient_id,
+                PriorAuthorization.status,
+                PriorAuthorization.decision_source,
+                PriorAuthorization.decided_at,
+                PriorAuthorization.ordering_practitioner_id,
+                sent.c.sent_at,
+            )
+            .outerjoin(sent, sent.c.authorization_id == PriorAuthorization.id)
+            .where(*in_period)
+        )
+    )
+
+
+def prior_auth_turnaround(
+    db: Session, settings: Settings, first: dt.date, last: dt.date
+) -> MeasureResult:
+    """Decisions within the standard deadline of the first submission."""
+    zone = ZoneInfo(settings.timezone)
+    tally = Tally()
+    for patient_id, status, source, decided_at, practitioner_id, sent_at in _decided_authorizations(
+        db, settings, first, last
+    ):
+        if status == "cancelled" or source == "appeal" or sent_at is None:
+            tally.exclude()
+            continue
+        taken = as_utc(decided_at) - as_utc(sent_at)
+        tally.count(
+            patient_id,
+            met=taken <= STANDARD_DECISION_DEADLINE,
+            on=_local_day(decided_at, zone),
+            provider_id=practitioner_id,
+            days=taken.total_seconds() / SECONDS_PER_DAY,
+        )
+    return _median_of_all(tally.result("prior-auth-turnaround", first, last))
+
+
+def prior_auth_denial(
+    db: Session, settings: Settings, first: dt.date, last: dt.date
+) -> MeasureResult:
+    """Denials among the payer decisions recorded in the period."""
+    zone = ZoneInfo(settings.timezone)
+    tally = Tally()
+    for patient_id, status, source, decided_at, practitioner_id, _sent in _decided_authorizations(
+        db, settings, first, last
+    ):
+        if status == "cancelled" or source == "appeal":
+            tally.exclude()
+            continue
+        tally.count(
+            patient_id,
+            met=status == AUTH_DENIED,
+            on=_local_day(decided_at, zone),
+            provider_id=practitioner_id,
+        )
+    return tally.result("prior-auth-denial", first, last)
+
+
+def goal_attainment(
+    db: Session, settings: Settings, first: dt.date, last: dt.date
+) -> MeasureResult:
+    """Care-plan goals due in the period that were achieved."""
+    rows = db.execute(
+        select(
+            CarePlan.patient_id,
+            CarePlan.status,
+            Goal.lifecycle_status,
+            Goal.achievement_status,
+            Goal.due_on,
+        )
+        .join(CarePlan, CarePlan.id == Goal.care_plan_id)
+        .where(Goal.due_on >= first, Goal.due_on <= last)
+    )
+    tally = Tally()
+    for patient_id, plan_status, lifecycle, achievement, due_on in rows:
+        if lifecycle in GOAL_NOT_COUNTED or plan_status == PLAN_ERROR:
+            tally.exclude()
+            continue
+        assert due_on is not None  # the query asks for goals with a target date
+        tally.count(patient_id, met=achievement in GOAL_MET, on=due_on)
+    return tally.result("goal-attainment", first, last)
+
+
+def task_sla(db: Session, settings: Settings, first: dt.date, last: dt.date) -> MeasureResult:
+    """Patient tasks due in the period completed by their due time."""
+    zone = ZoneInfo(settings.timezone)
+    start, end = local_bounds(settings, first, last)
+    rows = db.execute(
+        select(Task.patient_id, Task.status, Task.due_at, Task.completed_at).where(
+            Task.due_at >= start,
+            Task.due_at < end,
+            Task.patient_id.is_not(None),
+        )
+    )
+    tally = Tally()
+    for patient_id, status, due_at, completed_at in rows:
+        if status in TASK_NOT_COUNTED:
+            tally.exclude()
+            continue
+        assert patient_id is not None  # the query asks for tasks about a patient
+        met = (
+            status == TASK_DONE
+            and completed_at is not None
+            and as_utc(completed_at) <= as_utc(due_at)
+        )
+        tally.count(patient_id, met=met, on=_local_day(due_at, zone))
+    return tally.result("task-sla", first, last)
+
+
+def outreach_success(
+    db: Session, settings: Settings, first: dt.date, last: dt.date
+) -> MeasureResult:
+    """Outbound outreach attempts made in the period that reached someone."""
+    zone = ZoneInfo(settings.timezone)
+    start, end = local_bounds(settings, first, last)
+    rows = db.execute(
+        select(
+            OutreachAttempt.patient_id,
+            OutreachAttempt.direction,
+            OutreachAttempt.outcome,
+            OutreachAttempt.occurred_at,
+        ).where(OutreachAttempt.occurred_at >= start, OutreachAttempt.occurred_at < end)
+    )
+    tally = Tally()
+    for patient_id, direction, outcome, occurred_at in rows:
+        if direction != OUTBOUND:
+            tally.exclude()
+            continue
+        tally.count(patient_id, met=outcome in OUTREACH_REACHED, on=_local_day(occurred_at, zone))
+    return tally.result("outreach-success", first, last)
+
+
+def social_screening(
+    db: Session, settings: Settings, first: dt.date, last: dt.date
+) -> MeasureResult:
+    """Patients seen in the period who were screened for social needs in the 12 months up to
+    the end of the period."""
+    zone = ZoneInfo(settings.timezone)
+    start, end = local_bounds(settings, first, last)
+    visits = select(
+        Appointment.patient_id,
+        Appointment.starts_at,
+        Appointment.practitioner_id,
+        Appointment.location_id,
+    ).where(
+        Appointment.starts_at >= start,
+        Appointment.starts_at < end,
+        Appointment.status.in_(ATTENDED),
+    )
+    # Each patient is one case, dated by (and belonging to the practitioner and location of)
+    # their last visit of the period.
+    latest: dict[uuid.UUID, tuple[dt.datetime, uuid.UUID, uuid.UUID]] = {}
+    for patient_id, starts_at, practitioner_id, location_id in db.execute(visits):
+        when = as_utc(starts_at)
+        if patient_id not in latest or when > latest[patient_id][0]:
+            latest[patient_id] = (when, practitioner_id, location_id)
+    since = last - relativedelta(months=SCREENING_LOOKBACK_MONTHS) + dt.timedelta(days=1)
+    screened = set(
+        db.scalars(
+            select(Screening.patient_id)
+            .where(
+                Screening.patient_id.in_(visits.with_only_columns(Appointment.patient_id)),
+                Screening.status != SCREENING_ERROR,
+                Screening.screened_on >= since,
+                Screening.screened_on <= last,
+            )
+            .distinct()
+        )
+    )
+    tally = Tally()
+    for patient_id, (when, practitioner_id, location_id) in latest.items():
+        tally.count(
+            patient_id,
+            met=patient_id in screened,
+            on=when.astimezone(zone).date(),
+            provider_id=practitioner_id,
+            location_id=location_id,
+        )
+    return tally.result("social-screening", first, last)
+
+
+def needs_met(db: Session, settings: Settings, first: dt.date, last: dt.date) -> MeasureResult:
+    """Social needs identified in the period that were addressed."""
+    rows = db.execute(
+        select(
+            SocialNeed.patient_id,
+            SocialNeed.status,
+            SocialNeed.identified_on,
+            SocialNeed.closed_on,
+        ).where(
+            SocialNeed.identified_on >= first,
+            SocialNeed.identified_on <= last,
+            SocialNeed.status != NEED_ERROR,
+        )
+    )
+    tally = Tally()
+    for patient_id, status, identified_on, closed_on in rows:
+        if status == NEED_DECLINED:
+            tally.exclude()
+            continue
+        addressed = status == NEED_ADDRESSED
+        tally.count(
+            patient_id,
+            met=addressed,
+            on=identified_on,
+            days=(closed_on - identified_on).days if addressed and closed_on else None,
+        )
+    return tally.result("needs-met", first, last)
+
+
+NO_SHOW_RATE = Measure(
+    key="no-show",
+    title="No-show rate",
+    numerator=(
+        "Appointments in the denominator the patient did not come to (status no-show, as the "
+        "front desk or the end-of-day sweep marks them)."
+    ),
+    denominator=(
+        "Appointments that started in the period and have an outcome: no-shows plus visits "
+        "that took place (fulfilled, arrived or checked in), any practitioner, location and "
+        "visit type. The same definition as the scheduler's access measures, whose no-show "
+        "rate it matches."
+    ),
+    exclusions=(
+        "None. Cancelled and rescheduled appointments, appointments entered in error and those "
+        "still booked (the time has not come, or nobody recorded an outcome) never enter the "
+        "denominator; nor do appointments later than the moment the measure is computed."
+    ),
+    period=(
+        "Appointment start (clinic local date) between the first and last day of the period, "
+        "both inclusive."
+    ),
+    compute=no_show_rate,
+    group="Access",
+    lower_is_better=True,
+)
+
+LEAD_TIME = Measure(
+    key="lead-time",
+    title=f"Visits within {LEAD_TIME_PROMPT_DAYS} days of booking, and median lead time",
+    numerator=(
+        f"Appointments in the denominator whose visit starts within {LEAD_TIME_PROMPT_DAYS} "
+        f"days ({LEAD_TIME_PROMPT_DAYS} x 24 hours) of the moment it was booked. The result "
+        "also gives the median lead time (days from booking to the visit, in hours / 24) over "
+        "every appointment in the denominator, the scheduler's lead time, which it matches."
+    ),
+    denominator=(
+        "Appointments booked (created) in the period that kept their time: booked, arrived, "
+        "checked in, fulfilled or no-show (the scheduler's lead-time statuses)."
+    ),
+    exclusions=(
+        "None. Cancelled appointments, ones moved to another time (the new appointment is "
+        "counted, booked when it was moved) and ones entered in error never enter the "
+        "denominator."
+    ),
+    period=(
+        "Booking time (Appointment.created_at as a clinic local date) between the first and "
+        "last day of the period, both inclusive; the visit may fall after the period."
+    ),
+    compute=lead_time,
+    group="Access",
+    median_label="Median days from booking to visit",
+)
+
+PRIOR_AUTH_TURNAROUND = Measure(
+    key="prior-auth-turnaround",
+    title="Prior authorization decisions on time, and median days to decision",
+    numerator=(
+        "Requests in the denominator whose decision came within the payer's deadline of the "
+        "first submission: 7 calendar days (168 hours) for a standard request under CMS-0057-F. "
+        "Carebridge sends every request at standard priority, so that is the deadline applied "
+        "(an expedited request would have 72 hours). The result also gives the median days "
+        "from first submission to decision (hours / 24) over every request counted."
+    ),
+    denominator=(
+        "Prior authorization requests with a payer decision (approved in full or in part, "
+        "denied; approvals since expired count too) recorded in the period, whether it came "
+        "back on the electronic channel or was entered by hand from a phone call or fax."
+    ),
+    exclusions=(
+        "Requests cancelled after the decision; requests whose decision came from an appeal "
+        "(the appeal's time replaced the first decision's); decisions entered by hand for a "
+        "request never sent through Carebridge (no submission time to count from). Pended "
+        "requests are still waiting for a decision and are not counted."
+    ),
+    period=(
+        "Decision time (PriorAuthorization.decided_at as a clinic local date) between the "
+        "first and last day of the period, both inclusive; the submission may be earlier."
+    ),
+    compute=prior_auth_turnaround,
+    group="Authorizations",
+    median_label="Median days to decision",
+)
+
+PRIOR_AUTH_DENIAL = Measure(
+    key="prior-auth-denial",
+    title="Prior authorization denial rate",
+    numerator=(
+        "Requests in the denominator the payer denied. A partial approval is not a denial: it "
+        "lets services be given and is counted in the denominator only (its denied units show "
+        "on the request). Denials later overturned on appeal are excluded (see exclusions); "
+        "denials upheld on appeal stay denials."
+    ),
+    denominator=(
+        "Prior authorization requests with a payer decision (approved in full or in part, "
+        "denied; approvals since expired count too) recorded in the period, electronic or "
+        "entered by hand."
+    ),
+    exclusions=(
+        "Requests cancelled after the decision; requests approved on appeal (the first "
+        "decision, a denial, was replaced by the appeal's approval and its date is not kept). "
+        "Pended requests are still waiting for a decision and are not counted."
+    ),
+    period=(
+        "Decision time (PriorAuthorization.decided_at as a clinic local date) between the "
+        "first and last day of the period, both inclusive."
+    ),
+    compute=prior_auth_denial,
+    group="Authorizations",
+    lower_is_better=True,
+)
+
+GOAL_ATTAINMENT = Measure(
+    key="goal-attainment",
+    title="Care-plan goals achieved by their target date",
+    numerator=(
+        "Goals in the denominator whose achievement is achieved or sustaining, as the goal "
+        "shows when the measure is computed (set by a person, or worked out from the "
+        "measurements recorded against the goal's target)."
+    ),
+    denominator=(
+        "Care-plan goals whose target date (Goal.due_on) falls in the period, in any care plan "
+        "of any status. Goals without a target date are not counted."
+    ),
+    exclusions=("Goals cancelled or entered in error, and goals of a care plan entered in error."),
+    period=(
+        "Target date of the goal (a calendar date) between the first and last day of the "
+        "period, both inclusive. The target date, not the date the goal was closed, dates a "
+        "goal, so goals left open past their date still count."
+    ),
+    compute=goal_attainment,
+    group="Care plans",
+)
+
+TASK_SLA = Measure(
+    key="task-sla",
+    title="Tasks completed by their due time",
+    numerator=(
+        "Tasks in the denominator completed (status completed) at or before their due time "
+        "(Task.completed_at <= Task.due_at)."
+    ),
+    denominator=(
+        "Tasks about a patient whose due time falls in the period, whatever their status now: "
+        "still open (overdue), completed, rejected or failed. The due time is the task's "
+        "current one (an outreach attempt that plans the next try moves it)."
+    ),
+    exclusions=(
+        "Tasks cancelled or entered in error. Tasks about no patient (team chores) are not counted."
+    ),
+    period=(
+        "Due time (Task.due_at as a clinic local date) between the first and last day of the "
+        "period, both inclusive."
+    ),
+    compute=task_sla,
+    group="Tasks",
+)
+
+OUTREACH_SUCCESS = Measure(
+    key="outreach-success",
+    title="Outreach attempts that reached the patient",
+    numerator=(
+        "Attempts in the denominator that reached the patient or their family: outcome "
+        "reached, or declined (someone answered and said no)."
+    ),
+    denominator=(
+        "Outbound outreach attempts (call, text, email, letter, in person) logged in the "
+        "period; each attempt counts, so a patient called three times counts three times. "
+        "No answer, voicemail, wrong number and one-way messages sent are not reached."
+    ),
+    exclusions=(
+        "Inbound contacts (the patient got in touch with us), which are logged in the same "
+        "outreach log but are not attempts of ours."
+    ),
+    period=(
+        "Time of the attempt (OutreachAttempt.occurred_at as a clinic local date) between the "
+        "first and last day of the period, both inclusive."
+    ),
+    compute=outreach_success,
+    group="Outreach",
+)
+
+SOCIAL_SCREENING = Measure(
+    key="social-screening",
+    title="Patients seen who were screened for social needs",
+    numerator=(
+        "Patients in the denominator with a social needs screening (any instrument, not "
+        f"entered in error) dated in the {SCREENING_LOOKBACK_MONTHS} months up to and "
+        "including the last day of the period (for a period ending June 30, 2024: July 1, "
+        "2023 to June 30, 2024)."
+    ),
+    denominator=(
+        "Patients with at least one visit that took place (fulfilled, arrived or checked in) "
+        "starting in the period; each patient counts once, dated by their last visit."
+    ),
+    exclusions=("None. Screenings entered in error do not count for the numerator."),
+    period=(
+        "Visit start (clinic local date) between the first and last day of the period, both "
+        f"inclusive; the screening may be up to {SCREENING_LOOKBACK_MONTHS} months earlier."
+    ),
+    compute=social_screening,
+    group="Social needs",
+)
+
+NEEDS_MET = Measure(
+    key="needs-met",
+    title="Social needs addressed",
+    numerator=(
+        "Needs in the denominator marked addressed (help given or arranged), whenever that "
+        "happened. The result also gives the median days from identification to the day the "
+        "need was marked addressed."
+    ),
+    denominator=(
+        "Social needs (food, housing, transport, utilities, safety...) identified by a "
+        "positive screening domain in the period, open or addressed."
+    ),
+    exclusions=(
+        "Needs the patient declined help with (their choice, not a gap in care). Needs entered "
+        "in error, with the screening that found them, are not counted at all."
+    ),
+    period=(
+        "Date identified (SocialNeed.identified_on, the clinic day of the screening) between "
+        "the first and last day of the period, both inclusive; it may be addressed later."
+    ),
+    compute=needs_met,
+    group="Social needs",
+    median_label="Median days to address",
+)
+
 REGISTRY: dict[str, Measure] = {
-    m.key: m for m in (_follow_up(7), _follow_up(30), READMISSION, CONTACT, REFERRAL_CLOSURE)
+    m.key: m
+    for m in (
+        _follow_up(7),
+        _follow_up(30),
+        READMISSION,
+        CONTACT,
+        REFERRAL_CLOSURE,
+        NO_SHOW_RATE,
+        LEAD_TIME,
+        PRIOR_AUTH_TURNAROUND,
+        PRIOR_AUTH_DENIAL,
+        GOAL_ATTAINMENT,
+        TASK_SLA,
+        OUTREACH_SUCCESS,
+        SOCIAL_SCREENING,
+        NEEDS_MET,
+    )
 }
 
 
