@@ -44,6 +44,8 @@ from carebridge.patients import terminology
 from carebridge.patients import views as patients_views
 from carebridge.referrals import api as referrals_api
 from carebridge.referrals import views as referrals_views
+from carebridge.registries import views as registries_views
+from carebridge.reports import views as reports_views
 from carebridge.scheduling import api as scheduling_api
 from carebridge.scheduling import public_views as scheduling_public
 from carebridge.scheduling import views as scheduling_views
@@ -52,6 +54,7 @@ from carebridge.security import views as security_views
 from carebridge.settings import Settings
 from carebridge.social import api as social_api
 from carebridge.social import views as social_views
+from carebridge.surveys import views as surveys_views
 from carebridge.tasks import api as tasks_api
 from carebridge.tasks import day as tasks_day
 from carebridge.tasks import queues_api, queues_views, rules_api, rules_views
@@ -115,6 +118,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     community_views.router,
     transport_api.router,
     transport_views.router,
+    registries_views.router,
+    reports_views.router,
+    surveys_views.router,
     fhir_export_api.router,  # before the resource routes: $export is not an id
     fhir_routes.router,
 )

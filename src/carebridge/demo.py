@@ -27,6 +27,8 @@ from carebridge.lib.time import utcnow
 from carebridge.patients import bulk, synthetic
 from carebridge.patients.models import Patient
 from carebridge.referrals import synthetic as referrals_demo
+from carebridge.registries import synthetic as registries_demo
+from carebridge.reports import synthetic as reports_demo
 from carebridge.scheduling import service as scheduling
 from carebridge.scheduling import synthetic as clinic
 from carebridge.scheduling import waitlist
@@ -40,6 +42,7 @@ from carebridge.security.roles import Role
 from carebridge.security.schemas import UserCreate
 from carebridge.settings import Settings, load_settings
 from carebridge.social import synthetic as social_demo
+from carebridge.surveys import synthetic as surveys_demo
 from carebridge.tasks import synthetic as worklist_demo
 from carebridge.transitions import synthetic as transitions_demo
 from carebridge.transport import synthetic as transport_demo
@@ -125,6 +128,7 @@ def seed_patients(
     social_demo.seed(db, seed=seed, zone=(settings or _demo_settings(db)).timezone)
     community_demo.seed(db, zone=(settings or _demo_settings(db)).timezone)  # needs found first
     transport_demo.seed(db, settings or _demo_settings(db), seed=seed)
+    surveys_demo.seed(db, settings or _demo_settings(db), seed=seed)  # needs the schedule
     authorizations_demo.seed(db, settings or _demo_settings(db))
     billing_demo.seed(db, settings or _demo_settings(db))
     transitions_demo.seed(db, settings or _demo_settings(db))
@@ -132,6 +136,8 @@ def seed_patients(
     hub_demo.seed(db, seed=seed)  # threads among the care team
     communications_demo.seed(db, settings or _demo_settings(db), seed=seed)
     fhir_demo.seed(db, seed=seed)  # records from the county hospital and the state registry
+    registries_demo.seed(db, settings or _demo_settings(db), seed=seed)  # HbA1c lab results
+    reports_demo.seed(db, settings or _demo_settings(db))  # weekly emails to demo users
     return result
 
 

@@ -39,6 +39,7 @@ from carebridge.scheduling.measures import ATTENDED, LEAD_STATUSES
 from carebridge.scheduling.models import Appointment
 from carebridge.settings import Settings
 from carebridge.social.models import Screening, SocialNeed
+from carebridge.surveys.measures import SATISFACTION
 from carebridge.tasks.models import OutreachAttempt, Task
 from carebridge.transitions import codes
 from carebridge.transitions.models import Encounter, Transition
@@ -969,6 +970,7 @@ REGISTRY: dict[str, Measure] = {
         OUTREACH_SUCCESS,
         SOCIAL_SCREENING,
         NEEDS_MET,
+        SATISFACTION,
     )
 }
 

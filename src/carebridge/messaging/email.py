@@ -8,6 +8,7 @@ import base64
 import re
 import smtplib
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
@@ -34,7 +35,13 @@ def build(settings: Settings, message: OutboxMessage) -> EmailMessage:
     mail["Message-ID"] = f"<{message.id}@{domain}>"
     mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
     mail.set_content(message.body)
+    # An HTML copy of the body (a weekly report) is the body's alternative, not a file; the
+    # alternative goes in before the attachments, so readers show it in place of the text.
+    parts = [p for p in message.attachments if not _is_html_alternative(p)]
     for part in message.attachments:
+        if _is_html_alternative(part):
+            mail.add_alternative(str(part.get("content", "")), subtype="html")
+    for part in parts:
         filename = str(part.get("filename") or "attachment")
         content_type = str(part.get("content_type") or "application/octet-stream")
         maintype, _, subtype = content_type.partition("/")
@@ -53,6 +60,10 @@ def build(settings: Settings, message: OutboxMessage) -> EmailMessage:
                 str(content).encode(), maintype=maintype, subtype=subtype, filename=filename
             )
     return mail
+
+
+def _is_html_alternative(part: Mapping[str, object]) -> bool:
+    return bool(part.get("alternative")) and part.get("content_type") == "text/html"
 
 
 def _connect(settings: Settings, host: str) -> smtplib.SMTP:

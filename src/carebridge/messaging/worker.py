@@ -34,7 +34,9 @@ from carebridge.lib.time import utcnow
 from carebridge.messaging import email, sms
 from carebridge.messaging import service as outbox
 from carebridge.messaging.service import Accepted, Claim, DeliveryError, Sender
+from carebridge.reports import timers as report_timers
 from carebridge.settings import Settings
+from carebridge.surveys import timers as survey_timers
 from carebridge.tasks import escalation
 from carebridge.transport import timers as ride_timers
 
@@ -189,7 +191,8 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
     # Once a minute, each on its own so one failing does not hold back the others: task
     # rules and timers, eligibility retries and the next-day batch (forced by --once),
     # prior authorization timers, payment plan reminders and late instalments, and rides
-    # (following their appointment; a task when still unconfirmed 48 hours before pickup).
+    # (following their appointment; a task when still unconfirmed 48 hours before pickup),
+    # post-visit survey invitations, community referral follow-up and the weekly reports.
     minute_jobs: tuple[tuple[str, Callable[[], object]], ...] = (
         ("task rules", lambda: totals.rules.add(
             escalation.run_all(factory, zone=settings.timezone, stop=stop)
@@ -200,7 +203,9 @@ def run(settings: Settings, *, once: bool, stop: threading.Event | None = None) 
         ("prior authorization timers", lambda: authorization_timers.run(factory, settings)),
         ("payment plan reminders", lambda: payment_plans.run(factory, settings)),
         ("ride timers", lambda: ride_timers.run(factory, settings)),
+        ("survey invitations", lambda: survey_timers.run(factory, settings)),
         ("community referral follow-up", lambda: community.run(factory)),
+        ("scheduled reports", lambda: report_timers.run(factory, settings)),
     )  # fmt: skip
     try:
         with _stop_on_signals(stop):

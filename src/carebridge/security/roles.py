@@ -53,6 +53,10 @@ class Permission(StrEnum):
     RESOURCES_MANAGE = "resources:manage"
     TRANSPORT_READ = "transport:read"
     TRANSPORT_WRITE = "transport:write"
+    QUALITY_VIEW = "quality:view"
+    REGISTRY_MANAGE = "registries:manage"
+    DEIDENTIFIED_EXTRACT = "analytics:extract"
+    REPORTS_MANAGE = "reports:manage"
 
 
 _EVERYONE = {Permission.WORKLIST_VIEW, Permission.ACCOUNT_SELF}
@@ -84,6 +88,7 @@ _CHART = {
     Permission.RESOURCES_READ,
     Permission.TRANSPORT_READ,
     Permission.TRANSPORT_WRITE,
+    Permission.QUALITY_VIEW,
 }
 # Claims and patients' billing questions: coordinators explain bills, billing works claims.
 _BILLING = {Permission.BILLING_READ, Permission.BILLING_WRITE}
@@ -112,6 +117,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.HL7_MANAGE,
             Permission.TEMPLATES_MANAGE,
             Permission.RESOURCES_MANAGE,
+            Permission.REGISTRY_MANAGE,
+            Permission.DEIDENTIFIED_EXTRACT,
+            Permission.REPORTS_MANAGE,
         }
     ),
     Role.CLINICIAN: frozenset(_EVERYONE | _CHART),

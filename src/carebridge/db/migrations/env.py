@@ -22,9 +22,12 @@ import carebridge.hub.models
 import carebridge.messaging.models
 import carebridge.patients.models
 import carebridge.referrals.models
+import carebridge.registries.models
+import carebridge.reports.models
 import carebridge.scheduling.models
 import carebridge.security.models
 import carebridge.social.models
+import carebridge.surveys.models
 import carebridge.tasks.models
 import carebridge.transitions.models
 import carebridge.transport.models  # noqa: F401

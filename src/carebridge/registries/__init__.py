@@ -1,0 +1,1 @@
+"""Registries and care gaps: saved population queries with counts, lists and bulk tasks."""

@@ -1,0 +1,1 @@
+"""Scheduled reports: the quality measures emailed weekly to chosen users."""
