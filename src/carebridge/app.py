@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from carebridge import __version__
+from carebridge.analytics import views as analytics_views
 from carebridge.authorizations import api as authorizations_api
 from carebridge.authorizations import views as authorizations_views
 from carebridge.billing import api as billing_api
@@ -118,6 +119,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     community_views.router,
     transport_api.router,
     transport_views.router,
+    analytics_views.router,
     registries_views.router,
     reports_views.router,
     surveys_views.router,

@@ -47,6 +47,7 @@ def test_coordinator_signs_in_and_lands_on_my_day(page: Page, live_server: LiveS
             "Rides",
             "Authorizations",
             "Billing",
+            "Quality",
             "Message templates",
             "Interface queue",
         ]

@@ -33,7 +33,7 @@ from carebridge.web.render import go_back, render
 router = APIRouter(include_in_schema=False)  # pages, not API
 
 Manager = Annotated[Actor, Depends(Require(Permission.REPORTS_MANAGE))]
-ACTIVE = "reports"
+ACTIVE = "quality"
 MESSAGES = {
     "name": "Enter the report's name (at most 120 characters).",
     "measure_keys": "Tick at least one measure.",

@@ -1,5 +1,5 @@
 """Small server-drawn charts (UI.md rule 10): a line chart of measurements over time with
-the target drawn as a band or a line.
+the target drawn as a band or a line, and a horizontal bar chart comparing groups.
 
 ``line_chart`` works out the geometry in SVG user units; the ``line_chart`` macro in
 ``web/charts.html`` draws it as an ``<svg role="img">`` named by its ``<title>`` and
@@ -31,6 +31,7 @@ class Point:
     y: float
     text: str  # "7.4 %"
     meets: bool | None  # None: there is no target
+    label: str = ""  # the day as the chart says it ("24 Nov 2026", or "Nov 2026" by month)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class LineChart:
     band: Band | None
     y_label: str
     target_words: str | None
+    x_label: str = "Date measured"
 
     @property
     def path(self) -> str:
@@ -119,13 +121,19 @@ def line_chart(
     low: Decimal | None = None,
     high: Decimal | None = None,
     target_words: str | None = None,
+    x_label: str = "Date measured",
+    day_format: str = "%d %b %Y",
+    tick_format: str = "%d %b",
+    y_range: tuple[float, float] | None = None,
 ) -> LineChart:
     """The chart of ``readings`` (day, value, whether it meets the target; oldest first)
     with the target ``comparator`` ``low`` (``high`` for "between") drawn behind them;
-    ``target_words`` says the target in the description."""
+    ``target_words`` says the target in the description. ``x_label`` names the axis of
+    days, ``day_format`` and ``tick_format`` write them (monthly figures: "%b %Y", "%b");
+    ``y_range`` keeps the whole of a fixed scale in view (0 to 100 for a rate in %)."""
     numbers = [float(v) for _, v, _ in readings]
     bounds = [float(b) for b in (low, high) if b is not None]
-    shown = numbers + bounds or [0.0]
+    shown = numbers + bounds + list(y_range or ()) or [0.0]
     if low is not None and comparator in ("<", "<=", ">", ">="):
         # Show some of the side that meets a one-sided target, so its band has a height.
         reach = (max(shown) - min(shown)) * 0.25 or abs(float(low)) * 0.1 or 1.0
@@ -152,6 +160,7 @@ def line_chart(
             y=y_of(float(value)),
             text=_with_unit(value, unit),
             meets=meets,
+            label=f"{day:{day_format}}",
         )
         for day, value, meets in readings
     ]
@@ -163,7 +172,7 @@ def line_chart(
     x_days = sorted({day for day, _, _ in readings})
     if len(x_days) > 2:
         x_days = [x_days[0], x_days[len(x_days) // 2], x_days[-1]]
-    x_ticks = [(x_of(day), f"{day:%d %b}") for day in x_days]
+    x_ticks = [(x_of(day), f"{day:{tick_format}}") for day in x_days]
     return LineChart(
         id=chart_id,
         title=title,
@@ -180,6 +189,7 @@ def line_chart(
         band=_band(comparator, low, high, y_of, TOP, TOP + plot_height, target_words),
         y_label=unit or "value",
         target_words=target_words,
+        x_label=x_label,
     )
 
 
@@ -212,7 +222,7 @@ def _describe(
     """Everything the picture shows, in words, for a screen reader."""
     if not points:
         return f"{title}: nothing measured yet."
-    said = "; ".join(f"{_day(p.day)}: {p.text}" for p in points)
+    said = "; ".join(f"{p.label or _day(p.day)}: {p.text}" for p in points)
     count = "1 measurement" if len(points) == 1 else f"{len(points)} measurements"
     text = f"{title}, {count}. {said}."
     if target_words:
@@ -220,3 +230,99 @@ def _describe(
         verdict = "meets" if latest.meets else "does not meet"
         text += f" Target {target_words}; the latest, {latest.text}, {verdict} it."
     return text
+
+
+# --- bar chart --------------------------------------------------------------------------------
+
+BAR_WIDTH = 640
+BAR_LEFT, BAR_RIGHT, BAR_TOP, BAR_BOTTOM = 200, 64, 12, 44
+BAR, BAR_GAP = 18, 10
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str  # "Dr Lee"
+    value: float | None  # None: nothing to draw (no cases)
+    text: str  # "75 % (3 of 4)"
+    y: float
+    width: float
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """Horizontal bars, one per group, from a common zero; ``bar_chart`` in
+    ``analytics/_charts.html`` draws it with its ``<title>``, ``<desc>`` and a table."""
+
+    id: str
+    title: str
+    description: str
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_width: int
+    plot_height: int
+    bar: int
+    bars: list[Bar]
+    ticks: list[tuple[float, str]]
+    x_label: str
+    y_label: str
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.plot_height
+
+
+def bar_chart(
+    *,
+    chart_id: str,
+    title: str,
+    bars: Sequence[tuple[str, float | None, str]],
+    x_label: str,
+    y_label: str,
+    maximum: float | None = None,
+) -> BarChart:
+    """Bars for ``bars`` (label, value, the value in words) on a scale from 0 to
+    ``maximum`` (100 for percentages) or to a round number above the largest value."""
+    values = [v for _, v, _ in bars if v is not None]
+    top_value = maximum if maximum is not None else max([*values, 0.0])
+    step = _step(top_value) if top_value > 0 else 1.0
+    top_value = math.ceil(top_value / step) * step if top_value > 0 else step
+    plot_width = BAR_WIDTH - BAR_LEFT - BAR_RIGHT
+    plot_height = max(len(bars), 1) * (BAR + BAR_GAP) + BAR_GAP
+    drawn = [
+        Bar(
+            label=label,
+            value=value,
+            text=text,
+            y=BAR_TOP + BAR_GAP + n * (BAR + BAR_GAP),
+            width=0.0 if value is None else max(value, 0.0) / top_value * plot_width,
+        )
+        for n, (label, value, text) in enumerate(bars)
+    ]
+    count = round(top_value / step)
+    ticks = [
+        (BAR_LEFT + n * step / top_value * plot_width, number(round(n * step, 6)))
+        for n in range(count + 1)
+    ]
+    if bars:
+        said = "; ".join(f"{b.label}: {b.text}" for b in drawn)
+        description = f"{title}, {len(bars)} {'bar' if len(bars) == 1 else 'bars'}. {said}."
+    else:
+        description = f"{title}: nothing to show."
+    return BarChart(
+        id=chart_id,
+        title=title,
+        description=description,
+        width=BAR_WIDTH,
+        height=BAR_TOP + plot_height + BAR_BOTTOM,
+        left=BAR_LEFT,
+        top=BAR_TOP,
+        plot_width=plot_width,
+        plot_height=plot_height,
+        bar=BAR,
+        bars=drawn,
+        ticks=ticks,
+        x_label=x_label,
+        y_label=y_label,
+    )

@@ -54,6 +54,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Rides", "/rides", Permission.TRANSPORT_READ, "rides"),
     NavItem("Authorizations", "/authorizations", Permission.PRIOR_AUTH_READ, "authorizations"),
     NavItem("Billing", "/billing", Permission.BILLING_READ, "billing"),
+    NavItem("Quality", "/quality", Permission.QUALITY_VIEW, "quality"),
     NavItem(
         "Message templates",
         "/communications/templates",
