@@ -25,7 +25,7 @@ def day(month: int, d: int) -> dt.date:
 
 # P1: Jan 10 met (Dr A on the record), Feb 3 not met (no practitioner: PCP Dr B from Feb 1)
 # P2: Jan 31 met (no practitioner, no PCP), Mar 1 met with days 4 and location HERE
-# P3: Mar 31 not met, days 9 (not met: not in the median)
+# P3: Mar 31 not met, days 9 (in the median all the same)
 CASES = [
     Case(P1, day(1, 10), True, provider_id=DR_A, days=2.0),
     Case(P1, day(2, 3), False),
@@ -58,14 +58,15 @@ def counts(groups: list[breakdown.Group]) -> list[tuple[str, int, int]]:
     return [(g.label, g.figures.numerator, g.figures.denominator) for g in groups]
 
 
-def test_figures_count_cases_patients_and_the_median_of_met_cases() -> None:
+def test_figures_count_cases_patients_and_the_median_of_every_figure() -> None:
     f = breakdown.figures(CASES)
     # Met: P1 Jan 10, P2 Jan 31, P2 Mar 1 = 3 of 5; patients met {P1, P2}, counted all 3.
     assert (f.numerator, f.denominator) == (3, 5)
     assert (f.numerator_patients, f.denominator_patients) == (2, 3)
     assert f.rate == 3 / 5
-    # Median of the met cases' days 2, 6, 4 -> 4 (P3's 9 is not met).
-    assert f.median_days == 4.0
+    # Median of every case with a figure, met or not (as Tally.result takes it):
+    # 2, 6, 4 and P3's 9 -> (4 + 6) / 2 = 5.
+    assert f.median_days == 5.0
     empty = breakdown.figures([])
     assert (empty.rate, empty.median_days) == (None, None)
 

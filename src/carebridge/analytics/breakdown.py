@@ -246,7 +246,7 @@ class Figures:
 
 def figures(cases: Sequence[Case]) -> Figures:
     met = [c for c in cases if c.met]
-    days = [c.days for c in met if c.days is not None]
+    days = [c.days for c in cases if c.days is not None]
     return Figures(
         numerator=len(met),
         denominator=len(cases),

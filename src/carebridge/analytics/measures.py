@@ -16,9 +16,7 @@ from today rather than back over a period, so it stays in ``carebridge.schedulin
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import statistics
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -421,15 +419,6 @@ def _days_between(earlier: dt.datetime, later: dt.datetime) -> float:
     return (as_utc(later) - as_utc(earlier)).total_seconds() / SECONDS_PER_DAY
 
 
-def _median_of_all(result: MeasureResult) -> MeasureResult:
-    """The result with its median taken over every counted case with a figure, met or not
-    (lead time and decision turnaround describe every case, not only the prompt ones)."""
-    figures = [c.days for c in result.cases if c.days is not None]
-    return dataclasses.replace(
-        result, median_days=float(statistics.median(figures)) if figures else None
-    )
-
-
 def no_show_rate(db: Session, settings: Settings, first: dt.date, last: dt.date) -> MeasureResult:
     """No-shows among the visits that started in the period and had an outcome."""
     zone = ZoneInfo(settings.timezone)
@@ -487,7 +476,7 @@ def lead_time(db: Session, settings: Settings, first: dt.date, last: dt.date) ->
             location_id=location_id,
             days=days,
         )
-    return _median_of_all(tally.result("lead-time", first, last))
+    return tally.result("lead-time", first, last)
 
 
 def _decided_authorizations(
@@ -549,7 +538,7 @@ def prior_auth_turnaround(
             provider_id=practitioner_id,
             days=taken.total_seconds() / SECONDS_PER_DAY,
         )
-    return _median_of_all(tally.result("prior-auth-turnaround", first, last))
+    return tally.result("prior-auth-turnaround", first, last)
 
 
 def prior_auth_denial(

@@ -22,7 +22,8 @@ class Case:
     """One counted case of a measure (a discharge, a referral, a visit...): the patient, the
     local date it is dated by (for trends), whether it meets the measure, and, where the record
     says them, the practitioner and location it belongs to (for the breakdowns). ``days`` is
-    the case's figure for a measure reported as a median (days to close, lead time)."""
+    the case's figure for a measure reported as a median (days to close, lead time); a case
+    without one (a referral not closed) is left out of the median."""
 
     patient_id: uuid.UUID
     on: dt.date
@@ -47,8 +48,9 @@ class MeasureResult:
     numerator_patients: list[uuid.UUID] = field(default_factory=list)
     denominator_patients: list[uuid.UUID] = field(default_factory=list)
     excluded: int = 0
-    # Median of the cases' ``days`` over the numerator (None when none has a figure):
-    # days to close a referral, lead time, authorization turnaround.
+    # Median of the cases' ``days``, over the cases that have a figure (None when none has):
+    # days to close (closed referrals, addressed needs), lead time and decision turnaround
+    # (every case).
     median_days: float | None = None
     cases: list[Case] = field(default_factory=list)
 
@@ -121,7 +123,7 @@ class Tally:
         self.cases.append(Case(patient_id, on, met, provider_id, location_id, days))
 
     def result(self, key: str, first: dt.date, last: dt.date) -> MeasureResult:
-        figures = [c.days for c in self.cases if c.met and c.days is not None]
+        figures = [c.days for c in self.cases if c.days is not None]
         return MeasureResult(
             key=key,
             first=first,
