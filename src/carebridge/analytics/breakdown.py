@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from carebridge.analytics.results import Case
 from carebridge.careplans.models import CareTeamMember
 from carebridge.coverage.models import Coverage, Payer
+from carebridge.lib.batches import chunked
 from carebridge.patients.models import Patient
 from carebridge.scheduling.models import Location, Practitioner
 from carebridge.security.models import User
@@ -64,7 +65,6 @@ NOBODY = "none"
 PCP_ROLE = "pcp"
 # Below this many patients the look-ups filter by patient id (in chunks); above it, reading
 # the whole (small) table of care-team PCPs or primary coverages is cheaper.
-_CHUNK = 1000
 _WHOLE_TABLE_FROM = 20_000
 
 
@@ -115,11 +115,6 @@ def _on(spans: Iterable[Span], day: dt.date) -> uuid.UUID | None:
     return max(found, key=lambda s: s.start or dt.date.min).value
 
 
-def _chunks(ids: Sequence[uuid.UUID]) -> Iterator[Sequence[uuid.UUID]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i : i + _CHUNK]
-
-
 def _rows(
     db: Session, query: Select[*tuple[Any, ...]], column: Any, ids: Sequence[uuid.UUID]
 ) -> Iterator[Any]:
@@ -130,14 +125,14 @@ def _rows(
             if row[0] in wanted:
                 yield row
         return
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         yield from db.execute(query.where(column.in_(chunk)))
 
 
 def _names(db: Session, model: Any, label: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     names: dict[uuid.UUID, str] = {}
     listed = sorted(ids, key=str)
-    for chunk in _chunks(listed):
+    for chunk in chunked(listed):
         for value, name in db.execute(select(model.id, label).where(model.id.in_(chunk))):
             names[value] = name
     return names

@@ -41,6 +41,8 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carebridge.lib.batches import chunked
+from carebridge.lib.time import age_on
 from carebridge.patients.models import Condition, Medication, Patient
 from carebridge.security.audit import Action, Actor, record
 
@@ -70,7 +72,6 @@ RESTRICTED_ZIP3 = frozenset(
 )
 MAX_SHIFT_DAYS = 180
 OLDEST_AGE = 89  # ages above this are grouped as "90+"
-_CHUNK = 500
 
 
 def _digest(secret: bytes, patient_id: uuid.UUID) -> bytes:
@@ -99,10 +100,6 @@ def zip3(postal_code: str | None) -> str | None:
     return "000" if head[:3] in RESTRICTED_ZIP3 else head[:3]
 
 
-def age_on(birth: dt.date, on: dt.date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
 def _date(value: dt.date | None, offset: int, dates: DateMode) -> str | int | None:
     if value is None:
         return None
@@ -129,7 +126,7 @@ def deidentify(
     offset = shift_days(secret, pid)
     birth: dt.date = row["birth_date"]
     deceased: dt.date | None = row.get("deceased_date")
-    age = age_on(birth, deceased or as_of)
+    age = age_on(birth, deceased or as_of)[0]
     very_old = age > OLDEST_AGE
     out: dict[str, Any] = {
         "study_id": study_id(secret, pid),
@@ -157,11 +154,6 @@ def deidentify(
         ],
     }
     return out
-
-
-def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i : i + _CHUNK]
 
 
 def _history(db: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
@@ -235,7 +227,7 @@ def extract(
         raise ValueError("the per-run secret must be at least 16 bytes")
     ids = sorted(set(patient_ids))
     rows: list[dict[str, Any]] = []
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         history = _history(db, chunk)
         for p in db.scalars(select(Patient).where(Patient.id.in_(chunk))):
             values = {name: getattr(p, name) for name in _DEMOGRAPHICS}

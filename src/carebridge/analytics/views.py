@@ -36,6 +36,7 @@ from carebridge.analytics.export import Cell, Table
 from carebridge.analytics.measures import REGISTRY
 from carebridge.analytics.results import Case, Measure, MeasureResult
 from carebridge.coverage.models import Payer
+from carebridge.lib.batches import chunked
 from carebridge.lib.errors import AppError, NotFound, ValidationFailed
 from carebridge.patients import views as chart_views
 from carebridge.patients.models import Patient
@@ -537,10 +538,10 @@ def _in_set(measure: Measure, cases: Sequence[Case], which: str) -> list[Case]:
 def _rows(db: Session, cases: Sequence[Case]) -> list[Row]:
     ids = sorted({c.patient_id for c in cases}, key=str)
     people: dict[uuid.UUID, tuple[str, str]] = {}
-    for i in range(0, len(ids), 1000):
+    for chunk in chunked(ids):
         for pid, family, given, mrn in db.execute(
             select(Patient.id, Patient.family_name, Patient.given_names, Patient.mrn).where(
-                Patient.id.in_(ids[i : i + 1000])
+                Patient.id.in_(chunk)
             )
         ):
             people[pid] = (f"{family}, {given}", mrn)

@@ -20,7 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebridge.analytics.export import Table
+from carebridge.lib.batches import chunked
 from carebridge.lib.errors import Conflict, NotFound, ValidationFailed
+from carebridge.lib.time import age_on
 from carebridge.patients.models import Patient
 from carebridge.registries import kinds
 from carebridge.registries.models import Registry, RegistryTask
@@ -31,9 +33,7 @@ from carebridge.settings import Settings
 from carebridge.tasks import service as tasks
 from carebridge.tasks.models import Task
 from carebridge.tasks.schemas import TaskCreate
-from carebridge.web.render import age_on
 
-CHUNK = 500
 SORTS = ("name", "mrn", "age", "coordinator", "why")
 ENTITY = "Registry"
 
@@ -41,11 +41,6 @@ ENTITY = "Registry"
 def context(settings: Settings, today: dt.date | None = None) -> kinds.Context:
     zone = settings.timezone
     return kinds.Context(today or dt.datetime.now(ZoneInfo(zone)).date(), zone)
-
-
-def _chunks(ids: Sequence[uuid.UUID]) -> Iterable[Sequence[uuid.UUID]]:
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start : start + CHUNK]
 
 
 # --- the registries --------------------------------------------------------------------------
@@ -183,7 +178,7 @@ def rows(db: Session, ctx: kinds.Context, found: Mapping[uuid.UUID, kinds.Why]) 
     """The members with what the list shows of each, read in chunks of ids."""
     people: list[tuple[uuid.UUID, str, str, str, dt.date, uuid.UUID | None]] = []
     ids = sorted(found)
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         people.extend(
             db.execute(
                 select(
@@ -276,7 +271,7 @@ def open_tasks(
 ) -> set[uuid.UUID]:
     """Patients who already have an open task of ``title`` raised from the registry."""
     found: set[uuid.UUID] = set()
-    for chunk in _chunks(patient_ids):
+    for chunk in chunked(patient_ids):
         found.update(
             db.scalars(
                 select(RegistryTask.patient_id)

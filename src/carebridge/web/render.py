@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 
 from carebridge.hub.service import unread_count
 from carebridge.lib.ids import new_secret
+from carebridge.lib.time import age_on
 from carebridge.security.deps import (
     PRE_SESSION_COOKIE,
     SESSION_COOKIE,
@@ -131,15 +132,6 @@ def format_day(value: date | str | None) -> str:
     else:
         day = value
     return f"{day:%d %b %Y}"
-
-
-def age_on(born: date, today: date) -> tuple[int, int]:
-    """Whole years and the months beyond them, on ``today``."""
-    months = (today.year - born.year) * 12 + today.month - born.month
-    if today.day < born.day:
-        months -= 1
-    months = max(months, 0)
-    return months // 12, months % 12
 
 
 def format_age(born: date | None, zone: str = "UTC", on: date | None = None) -> str:
