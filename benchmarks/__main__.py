@@ -15,6 +15,10 @@ class Scenario:
 
 
 SCENARIOS: dict[str, Scenario] = {
+    "analytics": Scenario(
+        "benchmarks.analytics",
+        "every quality measure over a year of activity at 10k and 100k patients, and growth",
+    ),
     "api-overhead": Scenario(
         "benchmarks.api_overhead",
         "authenticated GET /api/v1/me through the full app vs a bare Starlette + orjson route",

@@ -16,6 +16,7 @@ from today rather than back over a period, so it stays in ``carebridge.schedulin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections import defaultdict
@@ -26,7 +27,14 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from carebridge.analytics.results import Compute, Measure, MeasureResult, Tally, local_bounds
+from carebridge.analytics.results import (
+    Compute,
+    Measure,
+    MeasureResult,
+    Tally,
+    collector_paused_while,
+    local_bounds,
+)
 from carebridge.authorizations.models import AuthorizationSubmission, PriorAuthorization
 from carebridge.careplans.models import CarePlan, Goal
 from carebridge.lib.time import as_utc, utcnow
@@ -943,7 +951,7 @@ NEEDS_MET = Measure(
 )
 
 REGISTRY: dict[str, Measure] = {
-    m.key: m
+    m.key: dataclasses.replace(m, compute=collector_paused_while(m.compute))
     for m in (
         _follow_up(7),
         _follow_up(30),

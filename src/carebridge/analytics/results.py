@@ -6,9 +6,13 @@ read. Measures live beside the records they count (``analytics.measures``,
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gc
 import statistics
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -136,3 +140,44 @@ class Tally:
             median_days=float(statistics.median(figures)) if figures else None,
             cases=self.cases,
         )
+
+
+_pause = threading.Lock()
+_paused = 0  # computes running with the collector paused
+_was_enabled = True
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a measure counts its cases.
+
+    A measure over a large panel keeps hundreds of thousands of rows and cases alive at once,
+    none of them in reference cycles (reference counting frees them all when the compute
+    ends). The collector's passes over that growing heap took 40-50 % of a compute's time at
+    100k patients and grew faster than the cases did. Computes on other threads share the
+    pause: the collector comes back when the last one ends, as it was before the first.
+    """
+    global _paused, _was_enabled
+    with _pause:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _pause:
+            _paused -= 1
+            if _paused == 0 and _was_enabled:
+                gc.enable()
+
+
+def collector_paused_while(compute: Compute) -> Compute:
+    """``compute`` run inside ``collector_paused``."""
+
+    @functools.wraps(compute)
+    def run(db: Session, settings: Settings, first: dt.date, last: dt.date) -> MeasureResult:
+        with collector_paused():
+            return compute(db, settings, first, last)
+
+    return run
