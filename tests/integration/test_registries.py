@@ -23,7 +23,7 @@ from carebridge.db.session import unit_of_work
 from carebridge.fhir.imports import Entry, Summary, import_entries
 from carebridge.fhir.models import FhirSourceId
 from carebridge.patients import service as patients
-from carebridge.patients.models import Condition
+from carebridge.patients.models import Condition, Patient
 from carebridge.patients.schemas import PatientCreate
 from carebridge.patients.terminology import ICD10CM
 from carebridge.registries import kinds, service, synthetic
@@ -33,7 +33,9 @@ from carebridge.security.audit import Actor
 from carebridge.security.models import AuditEvent
 from carebridge.security.roles import Role
 from carebridge.settings import Settings
-from carebridge.tasks.models import Task
+from carebridge.tasks import service as tasks
+from carebridge.tasks.models import Notification, Task
+from carebridge.tasks.schemas import TaskCreate
 from carebridge.transitions.models import Encounter, Transition
 from tests.factories import csrf_from, make_user, sign_in
 
@@ -133,6 +135,14 @@ def found(
 ) -> dict[uuid.UUID, kinds.Why]:
     with unit_of_work(factory, write=False) as db:
         return kinds.find(db, ctx_for(settings), kind, kinds.validate(kind, values))
+
+
+def counted(
+    factory: sessionmaker[Session], settings: Settings, kind: str, values: dict[str, Any]
+) -> int:
+    """What the list of registries shows: counted in SQL where the kind can."""
+    with unit_of_work(factory, write=False) as db:
+        return kinds.count(db, ctx_for(settings), kind, kinds.validate(kind, values))
 
 
 # --- diabetes ----------------------------------------------------------------------------------
@@ -255,6 +265,10 @@ def test_no_pcp_visit_boundaries(factory: sessionmaker[Session], settings: Setti
     )
     assert set(members) == {made["older"], made["cardio"], made["booked"], made["none"]}
     assert members[made["older"]].on == year_ago - dt.timedelta(days=1)
+    assert members[made["none"]].on is None
+    assert counted(
+        factory, settings, "no-pcp-visit", {"months": "12", "coordinator_id": str(owner)}
+    ) == len(members)
     # The age filter: nobody aged 0 to 30 (all were born in 1958).
     young = found(
         factory,
@@ -320,6 +334,13 @@ def test_high_risk_without_plan(factory: sessionmaker[Session], settings: Settin
     assert set(members) == {made["two"], made["lace"]}
     assert members[made["two"]].cells[0] == 2
     assert members[made["lace"]].cells[2] == 12
+    assert members[made["lace"]].said == "LACE score 12; no active care plan."
+    assert counted(
+        factory,
+        settings,
+        "high-risk-no-plan",
+        {"months": "12", "stays": "2", "lace": "10", "coordinator_id": str(owner)},
+    ) == len(members)
     stays_only = found(
         factory,
         settings,
@@ -327,6 +348,32 @@ def test_high_risk_without_plan(factory: sessionmaker[Session], settings: Settin
         {"months": "12", "stays": "1", "lace": "", "coordinator_id": str(owner)},
     )
     assert set(stays_only) == {made["two"], made["lace"], made["one"], made["old"]}
+    assert counted(
+        factory,
+        settings,
+        "high-risk-no-plan",
+        {"months": "12", "stays": "1", "lace": "", "coordinator_id": str(owner)},
+    ) == len(stays_only)
+
+
+def test_planned_admission_is_not_a_past_stay(
+    factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """A stay booked for next month is not one of the stays "in the last N months"."""
+    owner = coordinator(factory)
+    now = dt.datetime.now(dt.UTC)
+    booked, twice = new_patient(factory, owner), new_patient(factory, owner)
+    with unit_of_work(factory) as db:
+        stay(db, booked, now - dt.timedelta(days=10))
+        ahead = db.get(Encounter, stay(db, booked, now + dt.timedelta(days=30)))
+        assert ahead is not None
+        ahead.status, ahead.discharge_at = "planned", None
+        stay(db, twice, now - dt.timedelta(days=10))
+        stay(db, twice, now - dt.timedelta(days=50))
+    values = {"months": "12", "stays": "2", "lace": "", "coordinator_id": str(owner)}
+    members = found(factory, settings, "high-risk-no-plan", values)
+    assert set(members) == {twice}
+    assert counted(factory, settings, "high-risk-no-plan", values) == 1
 
 
 def test_validation_names_fields() -> None:
@@ -479,3 +526,109 @@ def test_demo_results_seed_once(factory: sessionmaker[Session], settings: Settin
         )
         assert stored == made
         assert synthetic.seed(db, settings, seed=3) == 0
+
+
+# --- bulk tasks: a bounded run, one notice per assignee -------------------------------------------
+
+
+def notices(factory: sessionmaker[Session], user_id: uuid.UUID) -> list[str]:
+    with unit_of_work(factory, write=False) as db:
+        return list(
+            db.scalars(
+                select(Notification.text)
+                .where(Notification.user_id == user_id)
+                .order_by(Notification.created_at)
+            )
+        )
+
+
+def test_create_by_hand_can_leave_the_notice_to_the_caller(
+    factory: sessionmaker[Session], settings: Settings
+) -> None:
+    maker, owner = make_user(factory, Role.COORDINATOR), make_user(factory, Role.COORDINATOR)
+    actor = Actor(maker.id, maker.username, maker.role)
+    patient_id = new_patient(factory, owner.id)
+    data = TaskCreate(title="Call back", patient_id=patient_id, owner_id=owner.id)
+    with unit_of_work(factory) as db:
+        tasks.create_by_hand(db, actor, data, zone=settings.timezone, notify_owner=False)
+    assert notices(factory, owner.id) == []
+    with unit_of_work(factory) as db:
+        tasks.create_by_hand(db, actor, data, zone=settings.timezone)
+    assert notices(factory, owner.id) == [f"{maker.username} gave you a task: Call back"]
+
+
+def test_bulk_run_is_capped_and_tells_the_assignee_once(
+    factory: sessionmaker[Session], settings: Settings
+) -> None:
+    maker, owner = make_user(factory, Role.COORDINATOR), make_user(factory, Role.COORDINATOR)
+    actor = Actor(maker.id, maker.username, maker.role)
+    gaps = [new_patient(factory, owner.id) for _ in range(3)]
+    for patient_id in gaps:
+        problem(factory, patient_id, "E11.9")
+    with unit_of_work(factory) as db:
+        registry = service.create(
+            db,
+            actor,
+            service.Draft(
+                "Bulk " + _name(),
+                "diabetes-a1c",
+                "",
+                {"months": "6", "above": "9", "coordinator_id": str(owner.id)},
+            ),
+        )
+        names = {
+            p.id: f"{p.family_name}, {p.given_names}".lower()
+            for p in db.scalars(select(Patient).where(Patient.id.in_(gaps)))
+        }
+    by_name = sorted(gaps, key=names.__getitem__)
+    template = TaskCreate(title="Order HbA1c", kind="outreach", owner_id=owner.id)
+    ctx = ctx_for(settings)
+    with unit_of_work(factory) as db:
+        first = service.bulk_tasks(db, actor, ctx, registry.id, None, template, limit=2)
+    assert first == service.BulkOutcome(created=2, skipped=0, gone=0, left=1)
+    with unit_of_work(factory, write=False) as db:
+        raised = set(
+            db.scalars(
+                select(RegistryTask.patient_id).where(RegistryTask.registry_id == registry.id)
+            )
+        )
+    assert raised == set(by_name[:2])  # the first two in the list's order
+    said = f"{maker.username} gave you 2 tasks from the registry {registry.name}: Order HbA1c"
+    assert notices(factory, owner.id) == [said]  # one notice for the run, not one per task
+    with unit_of_work(factory) as db:
+        second = service.bulk_tasks(db, actor, ctx, registry.id, None, template, limit=2)
+    assert second == service.BulkOutcome(created=1, skipped=2, gone=0, left=0)
+    assert len(notices(factory, owner.id)) == 2
+    with unit_of_work(factory) as db:
+        third = service.bulk_tasks(db, actor, ctx, registry.id, None, template, limit=2)
+    assert third == service.BulkOutcome(created=0, skipped=3, gone=0, left=0)
+    assert len(notices(factory, owner.id)) == 2  # nothing raised, nobody told
+    assert service.BULK_LIMIT == 500
+
+
+def test_edit_needs_the_version_read(
+    client: TestClient, factory: sessionmaker[Session], settings: Settings
+) -> None:
+    user = make_user(factory, Role.COORDINATOR)
+    assert sign_in(client, user.username).status_code == 303
+    with unit_of_work(factory) as db:
+        registry = service.create(
+            db,
+            Actor(user.id, user.username, user.role),
+            service.Draft("Versioned " + _name(), "no-pcp-visit", "", {"months": "12"}),
+        )
+        version = registry.version
+    where = f"/registries/{registry.id}/edit"
+    typed = {"name": registry.name, "months": "18"}
+    missing = post(client, where, where, typed)
+    assert missing.status_code == 422
+    assert "Open the registry again and make your change." in html.unescape(missing.text)
+    stale = post(client, where, where, {**typed, "version": str(version + 1)})
+    assert stale.status_code == 409
+    assert "was changed by someone else" in html.unescape(stale.text)
+    good = post(client, where, where, {**typed, "version": str(version)})
+    assert good.status_code == 303
+    with unit_of_work(factory, write=False) as db:
+        saved = db.get(Registry, registry.id)
+        assert saved is not None
+        assert saved.parameters["months"] == 18

@@ -16,8 +16,13 @@ Sources each kind reads:
 - ``no-pcp-visit``: fulfilled appointments with a practitioner whose specialties include
   family medicine or internal medicine (``appointments``, ``practitioners``).
 - ``high-risk-no-plan``: hospital stays (inpatient, observation or emergency encounters,
-  planned, in progress or finished, by admit time) and the LACE score of transitions of care
-  discharged in the window; "no care plan" means no care plan with status active.
+  planned, in progress or finished, admitted in the window up to the end of today: a planned
+  admission next month is not a stay) and the LACE score of transitions of care discharged in
+  the window; "no care plan" means no care plan with status active.
+
+The rules of ``no-pcp-visit`` and ``high-risk-no-plan`` are SQL queries of patient ids, so the
+list of registries counts them in the database (``count``); the diabetes rule reads the HbA1c
+value out of the FHIR resource, so it is counted by running it.
 
 Months are calendar months back from today in the clinic's zone: a result or visit on the
 day exactly N months ago still counts as within the last N months.
@@ -35,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select, union
 from sqlalchemy.orm import Session
 
 from carebridge.careplans.models import CarePlan, Goal, GoalMeasurement
@@ -108,6 +113,11 @@ class Kind:
     find: Callable[
         [Session, Context, Mapping[str, Any], Select[uuid.UUID]], dict[uuid.UUID, Why]
     ] = field(repr=False)
+    # How many are in it, counted by the database from the same rule as ``find`` (None: the
+    # rule needs Python, e.g. the HbA1c value is read from the FHIR resource; count ``find``).
+    count: Callable[[Session, Context, Mapping[str, Any], Select[uuid.UUID]], int] | None = field(
+        default=None, repr=False
+    )
 
 
 # --- filters every registry has ----------------------------------------------------------
@@ -272,38 +282,104 @@ def primary_care(db: Session) -> list[uuid.UUID]:
     ]
 
 
+def _no_pcp_ids(
+    ctx: Context, values: Mapping[str, Any], patients: Select[uuid.UUID], doctors: list[uuid.UUID]
+) -> Select[uuid.UUID]:
+    """The rule, in SQL: the patients with no fulfilled primary care visit since N months ago
+    (an anti-join, so the database finds them without reading every patient out)."""
+    since = ctx.start_of(ctx.months_back(int(values["months"])))
+    seen = select(Appointment.id).where(
+        Appointment.patient_id == Patient.id,
+        Appointment.status == "fulfilled",
+        Appointment.practitioner_id.in_(doctors),
+        Appointment.starts_at >= since,
+    )
+    return patients.where(~seen.exists())
+
+
 def _no_pcp(
     db: Session, ctx: Context, values: Mapping[str, Any], patients: Select[uuid.UUID]
 ) -> dict[uuid.UUID, Why]:
     months = int(values["months"])
-    since = ctx.start_of(ctx.months_back(months))
     doctors = primary_care(db)
-    last: dict[uuid.UUID, dt.datetime] = {}
-    if doctors:
-        last = dict(
-            db.execute(
-                select(Appointment.patient_id, func.max(Appointment.starts_at))
-                .where(
-                    Appointment.status == "fulfilled",
-                    Appointment.practitioner_id.in_(doctors),
-                    Appointment.patient_id.in_(patients),
-                )
-                .group_by(Appointment.patient_id)
-            ).all()
-        )
+    lacking = _no_pcp_ids(ctx, values, patients, doctors)
+    last: dict[uuid.UUID, dt.datetime] = dict(
+        db.execute(
+            select(Appointment.patient_id, func.max(Appointment.starts_at))
+            .where(
+                Appointment.status == "fulfilled",
+                Appointment.practitioner_id.in_(doctors),
+                Appointment.patient_id.in_(lacking),
+            )
+            .group_by(Appointment.patient_id)
+        ).all()
+    )
     members: dict[uuid.UUID, Why] = {}
-    for patient_id in db.scalars(patients):
+    for patient_id in db.scalars(lacking):
         when = last.get(patient_id)
         if when is None:
             members[patient_id] = Why((None,), "No completed primary care visit on record.")
-        elif when < since:
+        else:  # older than the window, by the rule
             day = ctx.local_day(when)
             said = f"Last primary care visit {day.isoformat()}, more than {months} months ago."
             members[patient_id] = Why((day,), said, day)
     return members
 
 
+def _no_pcp_count(
+    db: Session, ctx: Context, values: Mapping[str, Any], patients: Select[uuid.UUID]
+) -> int:
+    return _count(db, _no_pcp_ids(ctx, values, patients, primary_care(db)))
+
+
 # --- high risk without a care plan ---------------------------------------------------------
+
+
+def _stays(ctx: Context, since_day: dt.date) -> tuple[ColumnElement[bool], ...]:
+    """Hospital or emergency stays admitted from ``since_day`` up to the end of today (a
+    planned admission later than today is not a stay yet)."""
+    return (
+        Encounter.class_code.in_(STAY_CLASSES),
+        Encounter.status.in_(LIVE_STAYS),
+        Encounter.admit_at >= ctx.start_of(since_day),
+        Encounter.admit_at < ctx.start_of(ctx.today + dt.timedelta(days=1)),
+    )
+
+
+def _scored(since_day: dt.date, today: dt.date) -> tuple[ColumnElement[bool], ...]:
+    """Transitions of care discharged in the window with a LACE score."""
+    return (
+        Transition.lace_score.is_not(None),
+        Transition.status != "cancelled",
+        Transition.discharged_on >= since_day,
+        Transition.discharged_on <= today,
+    )
+
+
+def _high_risk_ids(
+    ctx: Context, values: Mapping[str, Any], patients: Select[uuid.UUID]
+) -> Select[uuid.UUID]:
+    """The rule, in SQL: no active care plan, and at least S stays in the window or (when a
+    LACE threshold is set) a LACE score of at least L on a discharge in it."""
+    since_day = ctx.months_back(int(values["months"]))
+    planned = select(CarePlan.patient_id).where(CarePlan.status == "active")
+    unplanned = patients.where(Patient.id.not_in(planned))
+    stayed = (
+        select(Encounter.patient_id)
+        .where(*_stays(ctx, since_day), Encounter.patient_id.in_(unplanned))
+        .group_by(Encounter.patient_id)
+        .having(func.count() >= int(values["stays"]))
+    )
+    lace = values.get("lace")
+    if lace is None:
+        return stayed
+    scored = select(Transition.patient_id).where(
+        *_scored(since_day, ctx.today),
+        Transition.lace_score >= int(lace),
+        Transition.patient_id.in_(unplanned),
+    )
+    either = union(stayed, scored).subquery()
+    return select(either.c.patient_id)
 
 
 def _high_risk(
@@ -312,18 +388,13 @@ def _high_risk(
     months, least = int(values["months"]), int(values["stays"])
     lace = values.get("lace")
     since_day = ctx.months_back(months)
-    planned = select(CarePlan.patient_id).where(CarePlan.status == "active")
-    unplanned = patients.where(Patient.id.not_in(planned))
+    chosen = _high_risk_ids(ctx, values, patients).subquery()
+    inside = select(chosen.c.patient_id)
     stays = {
         patient_id: (count, ctx.local_day(latest) if latest is not None else None)
         for patient_id, count, latest in db.execute(
             select(Encounter.patient_id, func.count(), func.max(Encounter.admit_at))
-            .where(
-                Encounter.class_code.in_(STAY_CLASSES),
-                Encounter.status.in_(LIVE_STAYS),
-                Encounter.admit_at >= ctx.start_of(since_day),
-                Encounter.patient_id.in_(unplanned),
-            )
+            .where(*_stays(ctx, since_day), Encounter.patient_id.in_(inside))
             .group_by(Encounter.patient_id)
         )
     }
@@ -333,29 +404,33 @@ def _high_risk(
             patient_id: int(score)
             for patient_id, score in db.execute(
                 select(Transition.patient_id, func.max(Transition.lace_score))
-                .where(
-                    Transition.lace_score.is_not(None),
-                    Transition.status != "cancelled",
-                    Transition.discharged_on >= since_day,
-                    Transition.patient_id.in_(unplanned),
-                )
+                .where(*_scored(since_day, ctx.today), Transition.patient_id.in_(inside))
                 .group_by(Transition.patient_id)
             )
             if score is not None
         }
     members: dict[uuid.UUID, Why] = {}
-    for patient_id in set(stays) | set(scores):
+    for patient_id in db.scalars(inside):
         count, latest = stays.get(patient_id, (0, None))
         score = scores.get(patient_id)
-        reasons = []
+        reasons = []  # what the rule found, in words
         if count >= least:
             reasons.append(f"{count} hospital or emergency stays in {months} months")
         if score is not None and lace is not None and score >= int(lace):
             reasons.append(f"LACE score {score}")
-        if reasons:
-            said = "; ".join(reasons) + "; no active care plan."
-            members[patient_id] = Why((count, latest, score), said[0].upper() + said[1:], latest)
+        said = "; ".join(reasons) + "; no active care plan."
+        members[patient_id] = Why((count, latest, score), said[0].upper() + said[1:], latest)
     return members
+
+
+def _high_risk_count(
+    db: Session, ctx: Context, values: Mapping[str, Any], patients: Select[uuid.UUID]
+) -> int:
+    return _count(db, _high_risk_ids(ctx, values, patients))
+
+
+def _count(db: Session, ids: Select[uuid.UUID]) -> int:
+    return db.scalar(select(func.count()).select_from(ids.subquery())) or 0
 
 
 MONTHS_HINT = "Calendar months back from today."
@@ -382,6 +457,7 @@ KINDS: dict[str, Kind] = {
             (Param("months", "Visit within (months)", 12, 1, 60, MONTHS_HINT),),
             ("Last PCP visit",),
             _no_pcp,
+            _no_pcp_count,
         ),
         Kind(
             "high-risk-no-plan",
@@ -403,6 +479,7 @@ KINDS: dict[str, Kind] = {
             ),
             ("Stays", "Last stay", "Highest LACE"),
             _high_risk,
+            _high_risk_count,
         ),
     )
 }
@@ -471,3 +548,12 @@ def find(db: Session, ctx: Context, kind: str, values: Mapping[str, Any]) -> dic
     chosen = KINDS[kind]
     merged = {**defaults(kind), **values}
     return chosen.find(db, ctx, merged, population(ctx, merged))
+
+
+def count(db: Session, ctx: Context, kind: str, values: Mapping[str, Any]) -> int:
+    """How many are in a registry of ``kind`` with ``values`` now (what ``find`` would give)."""
+    chosen = KINDS[kind]
+    merged = {**defaults(kind), **values}
+    if chosen.count is None:
+        return len(chosen.find(db, ctx, merged, population(ctx, merged)))
+    return chosen.count(db, ctx, merged, population(ctx, merged))

@@ -3,8 +3,12 @@ patients in one (sorted, paged, with why), export them, and raise a task for eac
 chosen patients.
 
 Membership is computed live by ``kinds.find`` (a few set queries); the patients' names and
-coordinators are then read in chunks of ids. Reads of a list are audited one row per patient
-shown, written in one INSERT (``audit.deferred``).
+coordinators are then read in chunks of ids. The list of registries only counts, in the
+database where the kind's rule is SQL (``kinds.count``). Reads of a list are audited one row
+per patient shown, written in one INSERT (``audit.deferred``).
+
+A bulk task run raises at most ``BULK_LIMIT`` tasks (the rest wait for the next run, which
+skips those already given one) and tells each assignee once, with a summary.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from carebridge.analytics.export import Table
 from carebridge.lib.batches import chunked
-from carebridge.lib.errors import Conflict, NotFound, ValidationFailed
+from carebridge.lib.errors import NotFound, ValidationFailed, check_version
 from carebridge.lib.time import age_on
 from carebridge.patients.models import Patient
 from carebridge.registries import kinds
@@ -32,10 +36,12 @@ from carebridge.security.roles import Role
 from carebridge.settings import Settings
 from carebridge.tasks import service as tasks
 from carebridge.tasks.models import Task
+from carebridge.tasks.notifications import notify
 from carebridge.tasks.schemas import TaskCreate
 
 SORTS = ("name", "mrn", "age", "coordinator", "why")
 ENTITY = "Registry"
+BULK_LIMIT = 500  # tasks raised in one run (said on the form)
 
 
 def context(settings: Settings, today: dt.date | None = None) -> kinds.Context:
@@ -63,7 +69,10 @@ def members(db: Session, ctx: kinds.Context, registry: Registry) -> dict[uuid.UU
 
 def counts(db: Session, ctx: kinds.Context) -> list[tuple[Registry, int | None]]:
     """Every registry with its count now (None for an archived one: not computed)."""
-    return [(r, None if r.archived else len(members(db, ctx, r))) for r in all_registries(db)]
+    return [
+        (r, None if r.archived else kinds.count(db, ctx, r.kind, r.parameters))
+        for r in all_registries(db)
+    ]
 
 
 def coordinators(db: Session) -> list[tuple[str, str]]:
@@ -139,13 +148,16 @@ def update(
     version: int | None,
     archived: bool,
 ) -> Registry:
-    """Change a registry's name, settings or archived flag (its kind stays)."""
+    """Change a registry's name, settings or archived flag (its kind stays), as read at
+    ``version``: a change made to an older copy, or saying no version, is refused."""
     registry = get(db, registry_id)
-    if version is not None and version != registry.version:
-        raise Conflict(
-            "Someone changed this registry since you opened it; open it again to see the "
-            "change, then make yours."
+    if version is None:
+        raise ValidationFailed(
+            "Say which version of the registry you changed (the form sends it); open the "
+            "registry again and make your change. Nothing was saved.",
+            fields={"version": "Open the registry again and make your change."},
         )
+    check_version("This registry", registry.version, version)
     values = _check(
         db, Draft(draft.name, registry.kind, draft.description, draft.typed), registry.id
     )
@@ -264,6 +276,7 @@ class BulkOutcome:
     created: int
     skipped: int  # an open task of that title from this registry exists
     gone: int  # chosen but no longer in the registry
+    left: int = 0  # due a task but beyond this run's limit: the next run raises them
 
 
 def open_tasks(
@@ -287,6 +300,16 @@ def open_tasks(
     return found
 
 
+def _by_name(db: Session, patient_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """``patient_ids`` in the list's order (name, then MRN). Reading the charts here also
+    puts them in the session, so the task service's check of each patient needs no query."""
+    charts: list[Patient] = []
+    for chunk in chunked(patient_ids):
+        charts.extend(db.scalars(select(Patient).where(Patient.id.in_(chunk))))
+    charts.sort(key=lambda p: (f"{p.family_name}, {p.given_names}".lower(), p.mrn))
+    return [p.id for p in charts]
+
+
 def bulk_tasks(
     db: Session,
     actor: Actor,
@@ -294,10 +317,14 @@ def bulk_tasks(
     registry_id: uuid.UUID,
     chosen: Sequence[uuid.UUID] | None,
     template: TaskCreate,
+    *,
+    limit: int = BULK_LIMIT,
 ) -> BulkOutcome:
     """One task per chosen patient (``None``: every member), through the task service (its
-    checks, audit and notices); a patient with an open task of the same title from this
-    registry is skipped, so running it twice creates nothing new."""
+    checks and audit); a patient with an open task of the same title from this registry is
+    skipped, so running it twice creates nothing new. At most ``limit`` tasks are raised, in
+    the list's order; the rest are counted in ``left`` for the next run. The assignee, when
+    someone else, is told once: how many tasks, from which registry."""
     # Serialise bulk runs on one registry (PostgreSQL; SQLite has one writer anyway).
     registry = db.scalar(select(Registry).where(Registry.id == registry_id).with_for_update())
     if registry is None:
@@ -317,13 +344,13 @@ def bulk_tasks(
     title = (template.title or "").strip()
     inside = [p for p in wanted if p in current]
     already = open_tasks(db, registry.id, title, inside)
+    due = _by_name(db, [p for p in inside if p not in already])
+    run = due[:limit]
     created = 0
     with deferred(db):
-        for patient_id in inside:
-            if patient_id in already:
-                continue
+        for patient_id in run:
             data = template.model_copy(update={"patient_id": patient_id, "title": title})
-            task = tasks.create_by_hand(db, actor, data, zone=ctx.zone)
+            task = tasks.create_by_hand(db, actor, data, zone=ctx.zone, notify_owner=False)
             db.add(
                 RegistryTask(
                     registry_id=registry.id, patient_id=patient_id, task_id=task.id, title=title
@@ -331,4 +358,13 @@ def bulk_tasks(
             )
             created += 1
         db.flush()
-    return BulkOutcome(created, len(already), len(wanted) - len(inside))
+    owner = template.owner_id
+    if created and owner is not None and owner != actor.user_id:
+        notify(
+            db,
+            owner,
+            f"{actor.username} gave you {created} task{'s' if created != 1 else ''} from the "
+            f"registry {registry.name}: {title}",
+            link="/",
+        )
+    return BulkOutcome(created, len(already), len(wanted) - len(inside), len(due) - len(run))

@@ -401,10 +401,18 @@ def preset_due(db: Session, preset: presets.Preset, now: dt.datetime, zone: str)
 
 
 def create_by_hand(
-    db: Session, actor: Actor, data: TaskCreate, *, zone: str, now: dt.datetime | None = None
+    db: Session,
+    actor: Actor,
+    data: TaskCreate,
+    *,
+    zone: str,
+    now: dt.datetime | None = None,
+    notify_owner: bool = True,
 ) -> TaskRead:
     """A task a person makes: its patient, focus, owner or queue are checked first; a
-    template fills what was left out; nobody named means the person making it owns it."""
+    template fills what was left out; nobody named means the person making it owns it.
+    The owner, when someone else, is notified; ``notify_owner=False`` leaves that to the
+    caller (a bulk run tells each owner once, with a summary)."""
     now = now or utcnow()
     preset = None
     if data.preset is not None:
@@ -448,7 +456,7 @@ def create_by_hand(
         kind=data.kind or (preset.kind if preset else "general"),
         template_key=preset.key if preset else None,
     )
-    if owner_id is not None and owner_id != actor.user_id:
+    if notify_owner and owner_id is not None and owner_id != actor.user_id:
         notify(
             db,
             owner_id,

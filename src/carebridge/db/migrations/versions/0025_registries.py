@@ -19,8 +19,10 @@ down_revision = "0024"
 branch_labels = None
 depends_on = None
 
-# The built-in registries (as in carebridge.registries.kinds.BUILTINS when written; a
-# migration keeps its own copy so later code changes do not change what it inserts).
+# The built-in registries: id, builtin_key, name, kind (a key of
+# carebridge.registries.kinds.KINDS), parameters and description. Only this migration holds
+# them: it keeps its own copy of the kinds' defaults as they were when written, so later code
+# changes do not change what it inserts.
 BUILTINS = (
     (
         "8c5e3d1e-2f4a-5b6c-9d7e-0a1b2c3d4e01",
