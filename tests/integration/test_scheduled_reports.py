@@ -13,13 +13,14 @@ import datetime as dt
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from carebridge import demo
@@ -27,6 +28,7 @@ from carebridge.analytics import measures
 from carebridge.db.history import RecordVersion
 from carebridge.db.session import make_engine, make_sessionmaker, unit_of_work
 from carebridge.lib.errors import ValidationFailed
+from carebridge.lib.time import utcnow
 from carebridge.messaging.models import OutboxMessage
 from carebridge.patients.models import Patient
 from carebridge.reports import service, synthetic, timers
@@ -419,6 +421,202 @@ def test_only_report_managers_open_the_screens(
     sign_in(client, clinician.username)
     assert client.get("/reports").status_code == 403
     assert client.get("/reports/new").status_code == 403
+
+
+def _other_writer(factory: sessionmaker[Session], report_id: uuid.UUID) -> str:
+    """Whether another writer can get in now: "free", or why not. It takes the database's
+    write lock (SQLite: BEGIN IMMEDIATE, which waits out the busy timeout) and the report's
+    row (PostgreSQL: FOR UPDATE NOWAIT fails at once on a row another transaction locked)."""
+    try:
+        with unit_of_work(factory) as other:
+            other.execute(
+                select(ScheduledReport.id)
+                .where(ScheduledReport.id == report_id)
+                .with_for_update(nowait=True)
+            )
+    except OperationalError as exc:
+        return f"blocked: {exc.orig}"
+    return "free"
+
+
+def _probe_during_figures(
+    monkeypatch: pytest.MonkeyPatch,
+    factory: sessionmaker[Session],
+    report_id: uuid.UUID,
+    then: dict[str, object] | None = None,
+) -> list[str]:
+    """While the report's figures are computed, try another writer once (and, with ``then``,
+    change the report through it). Returns what it found."""
+    found: list[str] = []
+    real = service.figures
+
+    def probing(
+        db: Session, settings: Settings, keys: Sequence[str], monday: dt.date
+    ) -> list[service.MeasureLine]:
+        if not found:
+            found.append(_other_writer(factory, report_id))
+            if then and found == ["free"]:
+                with unit_of_work(factory) as other:
+                    other.execute(
+                        update(ScheduledReport)
+                        .where(ScheduledReport.id == report_id)
+                        .values(**then, version=ScheduledReport.version + 1)
+                    )
+        return real(db, settings, keys, monday)
+
+    monkeypatch.setattr(service, "figures", probing)
+    return found
+
+
+def test_the_timer_computes_the_figures_outside_the_write_lock(
+    factory: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = _people(factory, 1)
+    report = _report(factory, people, created=local(2013, 4, 3))
+    found = _probe_during_figures(monkeypatch, factory, report)
+    assert timers.run(factory, settings, local(2013, 4, 8, 7)) == 1
+    # Other writers (the app's requests, other workers) are not held up by the figures.
+    assert found == ["free"]
+    assert _last_sent(factory, report) == dt.date(2013, 4, 1)
+    assert len(_messages(factory, report)) == 1
+
+
+def test_the_timer_checks_the_report_again_before_sending(
+    factory: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = _people(factory, 1)
+    report = _report(factory, people, created=local(2013, 4, 10))
+    # The report's measures change while the figures are computed: the figures are stale,
+    # so this pass sends nothing and the next one sends the new measures.
+    found = _probe_during_figures(
+        monkeypatch, factory, report, then={"measure_keys": ["readmission-30d"]}
+    )
+    assert timers.run(factory, settings, local(2013, 4, 15, 7)) == 0
+    assert found == ["free"]
+    assert _messages(factory, report) == []
+    assert _last_sent(factory, report) is None
+    assert timers.run(factory, settings, local(2013, 4, 15, 7, 1)) == 1
+    sent = _messages(factory, report)
+    assert len(sent) == 1
+    assert "30-day readmission rate" in sent[0].body
+    assert "Follow-up" not in sent[0].body
+
+
+def test_send_now_computes_the_figures_outside_the_write_lock(
+    client: TestClient, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coordinator = make_user(factory, Role.COORDINATOR)
+    people = _people(factory, 1)
+    report = _report(factory, people, created=local(2013, 4, 17))
+    sign_in(client, coordinator.username)
+    found = _probe_during_figures(monkeypatch, factory, report)
+    answer = post_form(client, f"/reports/{report}/send", page=f"/reports/{report}")
+    assert answer.status_code == 303
+    assert found == ["free"]
+    assert len(_messages(factory, report)) == 1
+    assert _last_sent(factory, report) is not None
+
+
+def test_send_now_refused_when_the_measures_changed_meanwhile(
+    client: TestClient, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coordinator = make_user(factory, Role.COORDINATOR)
+    people = _people(factory, 1)
+    report = _report(factory, people, created=local(2013, 4, 24))
+    sign_in(client, coordinator.username)
+    _probe_during_figures(monkeypatch, factory, report, then={"measure_keys": ["no-show"]})
+    answer = post_form(client, f"/reports/{report}/send", page=f"/reports/{report}")
+    assert answer.status_code == 303
+    shown = client.get(answer.headers["location"])
+    assert "Not sent: the report&#39;s measures were changed" in shown.text
+    assert _messages(factory, report) == []
+    assert _last_sent(factory, report) is None
+
+
+def test_send_now_to_nobody_leaves_the_week_to_the_schedule(
+    client: TestClient, factory: sessionmaker[Session], settings: Settings
+) -> None:
+    coordinator = make_user(factory, Role.COORDINATOR)
+    people = _people(factory, 1)
+    # Mondays at 00:00: this week's send time has always come by now.
+    report = _report(factory, people, created=local(2013, 5, 1), hour=0)
+    with unit_of_work(factory) as db:
+        db.execute(update(User).where(User.id == people[0]).values(is_active=False))
+    sign_in(client, coordinator.username)
+    answer = post_form(client, f"/reports/{report}/send", page=f"/reports/{report}")
+    assert answer.status_code == 303
+    shown = client.get(answer.headers["location"])
+    assert "Not sent: none of the recipients is an active user" in shown.text
+    # Nothing queued, the week not marked sent, no send in the audit log.
+    assert _messages(factory, report) == []
+    assert _last_sent(factory, report) is None
+    with unit_of_work(factory, write=False) as db:
+        sends = db.scalars(
+            select(AuditEvent.reason).where(
+                AuditEvent.entity_id == str(report), AuditEvent.action == "export"
+            )
+        ).all()
+    assert sends == []
+    # Once the recipient can receive it, the scheduled send covers the week.
+    with unit_of_work(factory) as db:
+        db.execute(update(User).where(User.id == people[0]).values(is_active=True))
+    now = utcnow()
+    assert timers.run(factory, settings, now) == 1
+    assert _last_sent(factory, report) == service.last_full_week(settings, now)
+    assert len(_messages(factory, report)) == 1
+
+
+def test_the_timer_computes_nothing_for_nobody(
+    factory: sessionmaker[Session], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = _people(factory, 1)
+    report = _report(factory, people, created=local(2013, 5, 8))
+    with unit_of_work(factory) as db:
+        db.execute(update(User).where(User.id == people[0]).values(is_active=False))
+    found = _probe_during_figures(monkeypatch, factory, report)
+    assert timers.run(factory, settings, local(2013, 5, 13, 7)) == 0
+    assert found == []  # no figures computed
+    assert _last_sent(factory, report) is None
+    with unit_of_work(factory) as db:
+        db.execute(update(User).where(User.id == people[0]).values(is_active=True))
+    assert timers.run(factory, settings, local(2013, 5, 14, 9)) == 1  # later that week
+    assert _last_sent(factory, report) == dt.date(2013, 5, 6)
+
+
+def test_an_address_change_is_audited_naming_the_user(factory: sessionmaker[Session]) -> None:
+    people = _people(factory, 2)
+    report = _report(factory, people, created=local(2013, 5, 15))
+    with unit_of_work(factory, write=False) as db:
+        users = {u.id: u for u in db.scalars(select(User).where(User.id.in_(people)))}
+    data = ReportIn(
+        name="Redirected",
+        measure_keys=["follow-up-7d"],
+        recipient_ids=people,
+        addresses={
+            people[0]: "someone@elsewhere.example",  # changed
+            people[1]: f"user-{str(people[1])[:8]}@clinic.example",  # as on file
+        },
+        weekday=0,
+        hour=7,
+    )
+    with unit_of_work(factory) as db:
+        service.update(db, SYSTEM, report, data)
+    with unit_of_work(factory, write=False) as db:
+        events = db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "ReportAddress")
+            .where(AuditEvent.entity_id.in_([str(p) for p in people]))
+            .order_by(AuditEvent.occurred_at)
+        ).all()
+    # Two when the report was made (addresses set), one for the change; none for the same.
+    changed = [e for e in events if e.entity_id == str(people[0])]
+    assert [e.action for e in changed] == ["update", "update"]
+    reason = changed[-1].reason or ""
+    assert users[people[0]].username in reason
+    assert users[people[0]].display_name in reason
+    assert "someone@elsewhere.example" in reason
+    assert f"user-{str(people[0])[:8]}@clinic.example" in reason  # what it was
+    assert len([e for e in events if e.entity_id == str(people[1])]) == 1
 
 
 def test_demo_reports(tmp_path: Path) -> None:

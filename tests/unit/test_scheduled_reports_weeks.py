@@ -60,3 +60,13 @@ def test_due_once_per_week_and_not_before_it_was_made() -> None:
     assert service.due_week(SETTINGS, late, utc(2013, 3, 11, 12)) == dt.date(2013, 3, 4)
     # An inactive report is never due.
     assert service.due_week(SETTINGS, report(0, 7, is_active=False), utc(2013, 3, 4, 13)) is None
+
+
+def test_median_shown_to_one_decimal() -> None:
+    def figure(median: float | None) -> service.Figure:
+        return service.Figure(dt.date(2013, 3, 4), dt.date(2013, 3, 10), 1, 2, 0.5, median)
+
+    assert figure(31.958333333333332).median_text == "32.0"
+    assert figure(1234567.25).median_text == "1234567.2"
+    assert figure(2.0).median_text == "2.0"
+    assert figure(None).median_text == "—"

@@ -4,10 +4,17 @@ each is due, compute its figures and queue its email through the outbox.
 A report covers the last full week, Monday to Sunday in the clinic's time zone
 (``Settings.timezone``), with the four weeks before it for the trend. It is due once its
 weekday and hour have come this week (local wall clock, so it keeps its hour across a change
-of daylight saving time) and that week has not been sent yet. Sending queues one email per
-recipient and moves ``last_sent_for`` in the same transaction, on a row locked for the
-purpose (``FOR UPDATE`` on PostgreSQL; SQLite's write lock is taken when the unit of work
-begins), so two workers or two passes never send a week twice.
+of daylight saving time) and that week has not been sent yet.
+
+A send is two units of work. The figures (every measure for five weeks: the long part) are
+computed first in a read-only one (``plan_due``, ``plan_now``), which holds no lock, so the
+app's other writers are not kept waiting. Then a short write transaction (``send_if_due``,
+``send_now``) locks the report's row (``FOR UPDATE`` on PostgreSQL; SQLite's write lock is
+taken when the unit of work begins), checks again that it is due and still has the measures
+the figures were computed for, queues one email per recipient and moves ``last_sent_for``.
+So two workers or two passes never send a week twice, and a report edited meanwhile is not
+sent with stale figures. When none of its recipients can receive it (disabled, or no
+address), nothing is computed, queued or marked sent: the week stays due.
 
 The email carries figures only: counts, rates and medians, never a patient's name or
 identifier. Services flush, never commit; reads and changes are audited.
@@ -26,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carebridge.analytics import measures
-from carebridge.lib.errors import NotFound, ValidationFailed, check_version
+from carebridge.lib.errors import Conflict, NotFound, ValidationFailed, check_version
 from carebridge.messaging import service as outbox
 from carebridge.messaging.models import OutboxMessage
 from carebridge.patients.schemas import email as valid_email
@@ -118,7 +125,7 @@ class Figure:
 
     @property
     def median_text(self) -> str:
-        return "—" if self.median_days is None else f"{self.median_days:g}"
+        return "—" if self.median_days is None else f"{self.median_days:.1f}"
 
     @property
     def week_text(self) -> str:
@@ -276,15 +283,34 @@ def _check_recipients(db: Session, data: ReportIn) -> dict[uuid.UUID, str]:
     return chosen
 
 
-def _save_addresses(db: Session, chosen: dict[uuid.UUID, str]) -> None:
+def _save_addresses(db: Session, actor: Actor, chosen: dict[uuid.UUID, str]) -> None:
+    """Keep each recipient's address; a new or changed one is audited, naming the user (it
+    is where all of that user's reports go)."""
     rows = db.scalars(select(ReportAddress).where(ReportAddress.id.in_(list(chosen))))
     on_file = {row.id: row for row in rows}
+    changed: dict[uuid.UUID, str] = {}
     for user_id, address in chosen.items():
         row = on_file.get(user_id)
         if row is None:
             db.add(ReportAddress(id=user_id, email=address))
+            changed[user_id] = f"set to {address}"
         elif row.email != address:
+            changed[user_id] = f"changed to {address} (was {row.email})"
             row.email = address
+    if not changed:
+        return
+    db.flush()
+    users = {u.id: u for u in db.scalars(select(User).where(User.id.in_(list(changed))))}
+    for user_id, what in changed.items():
+        user = users[user_id]
+        record(
+            db,
+            actor,
+            Action.UPDATE,
+            entity_type="ReportAddress",
+            entity_id=user_id,
+            reason=f"report address of {user.display_name} ({user.username}) {what}",
+        )
 
 
 # --- keeping reports -----------------------------------------------------------------------
@@ -313,7 +339,7 @@ def create(
     db: Session, actor: Actor, data: ReportIn, now: dt.datetime | None = None
 ) -> ScheduledReport:
     chosen = _check_recipients(db, data)
-    _save_addresses(db, chosen)
+    _save_addresses(db, actor, chosen)
     report = ScheduledReport(
         name=data.name,
         measure_keys=list(data.measure_keys),
@@ -342,7 +368,7 @@ def update(db: Session, actor: Actor, report_id: uuid.UUID, data: ReportIn) -> S
     if data.version is not None:
         check_version("This report", report.version, data.version)
     chosen = _check_recipients(db, data)
-    _save_addresses(db, chosen)
+    _save_addresses(db, actor, chosen)
     report.name = data.name
     report.measure_keys = list(data.measure_keys)
     report.recipient_ids = [str(i) for i in data.recipient_ids]
@@ -400,23 +426,73 @@ def preview(
     return Preview(monday, lines, mail.compose(settings, report, monday, lines))
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A send worked out before its write transaction: the figures of ``measure_keys`` for
+    the week starting ``monday`` and the four weeks before it."""
+
+    report_id: uuid.UUID
+    monday: dt.date
+    measure_keys: tuple[str, ...]
+    lines: list[MeasureLine]
+
+
+def plan(
+    db: Session, settings: Settings, report: ScheduledReport, monday: dt.date
+) -> Planned | None:
+    """The figures for sending ``report`` for the week starting ``monday``. It only reads:
+    run it in a read-only unit of work (``write=False``). None when none of the recipients
+    can receive the report, so nothing is computed for nobody."""
+    if not any(r.reachable for r in recipients_of(db, report)):
+        return None
+    keys = tuple(report.measure_keys)
+    return Planned(report.id, monday, keys, figures(db, settings, keys, monday))
+
+
+def plan_due(
+    db: Session, settings: Settings, report_id: uuid.UUID, now: dt.datetime
+) -> Planned | None:
+    """The worker's first step for one report (read only): its figures, if it is due and
+    someone can receive it; else None."""
+    report = db.get(ScheduledReport, report_id)
+    if report is None:
+        return None
+    monday = due_week(settings, report, now)
+    return None if monday is None else plan(db, settings, report, monday)
+
+
+def plan_now(
+    db: Session, settings: Settings, report_id: uuid.UUID, now: dt.datetime
+) -> Planned | None:
+    """The first step of "Send now" (read only): the figures for the last full week, or
+    None when none of the recipients can receive the report."""
+    return plan(db, settings, get(db, report_id), last_full_week(settings, now))
+
+
+def _locked(db: Session, report_id: uuid.UUID) -> ScheduledReport | None:
+    return db.get(ScheduledReport, report_id, with_for_update=True, populate_existing=True)
+
+
 def send(
     db: Session,
     settings: Settings,
     actor: Actor,
     report: ScheduledReport,
-    monday: dt.date,
+    planned: Planned,
     now: dt.datetime,
     *,
     scheduled: bool,
 ) -> list[OutboxMessage]:
-    """Queue the report for the week starting ``monday``: one email per reachable recipient
-    (active, with an address), and mark the week sent. Scheduled sends carry a dedupe key
-    per report, week and recipient, so the outbox itself refuses a second copy."""
+    """Queue the report with the figures in ``planned``: one email per reachable recipient
+    (active, with an address), and mark the week sent. When nobody can receive it, nothing
+    is queued, marked or recorded, and the empty list comes back. Scheduled sends carry a
+    dedupe key per report, week and recipient, so the outbox itself refuses a second copy.
+    ``report`` is locked by the caller, who checked it still has ``planned``'s measures."""
     people = [r for r in recipients_of(db, report) if r.reachable]
-    composed = mail.compose(
-        settings, report, monday, figures(db, settings, report.measure_keys, monday)
-    )
+    if not people:
+        return []
+    monday = planned.monday
+    composed = mail.compose(settings, report, monday, planned.lines)
     queued = []
     for person in people:
         assert person.email is not None  # reachable
@@ -458,26 +534,33 @@ def send(
 
 
 def send_now(
-    db: Session, settings: Settings, actor: Actor, report_id: uuid.UUID, now: dt.datetime
-) -> tuple[ScheduledReport, dt.date, list[OutboxMessage]]:
-    """Queue the report at once for the last full week (the scheduled send then skips that
-    week, which is covered)."""
-    report = db.get(ScheduledReport, report_id, with_for_update=True, populate_existing=True)
+    db: Session, settings: Settings, actor: Actor, planned: Planned, now: dt.datetime
+) -> tuple[ScheduledReport, list[OutboxMessage]]:
+    """Queue the report at once with the figures ``plan_now`` computed (the scheduled send
+    then skips that week, which is covered). Conflict when its measures were changed since;
+    an empty list when nobody can receive it."""
+    report = _locked(db, planned.report_id)
     if report is None:
-        raise NotFound(f"No scheduled report with id {report_id}")
-    monday = last_full_week(settings, now)
-    return report, monday, send(db, settings, actor, report, monday, now, scheduled=False)
+        raise NotFound(f"No scheduled report with id {planned.report_id}")
+    if tuple(report.measure_keys) != planned.measure_keys:
+        raise Conflict(
+            "the report's measures were changed while its figures were computed; send it again"
+        )
+    return report, send(db, settings, actor, report, planned, now, scheduled=False)
 
 
 def send_if_due(
-    db: Session, settings: Settings, report_id: uuid.UUID, now: dt.datetime
+    db: Session, settings: Settings, planned: Planned, now: dt.datetime
 ) -> list[OutboxMessage] | None:
-    """The worker's step for one report: lock it, check again that it is due (another
-    worker may have sent it meanwhile) and send it. None when it was not due."""
-    report = db.get(ScheduledReport, report_id, with_for_update=True, populate_existing=True)
-    if report is None:
+    """The worker's second step for one report: lock it, check again that it is due for
+    the same week (another worker may have sent it meanwhile) and still has the measures
+    the figures are for, and send it. None when nothing was sent; the next pass tries
+    again if it is still due."""
+    report = _locked(db, planned.report_id)
+    if report is None or due_week(settings, report, now) != planned.monday:
         return None
-    monday = due_week(settings, report, now)
-    if monday is None:
+    if tuple(report.measure_keys) != planned.measure_keys:
+        log.info("scheduled report %s changed while its figures were computed", report.id)
         return None
-    return send(db, settings, Actor.system("reports"), report, monday, now, scheduled=True)
+    queued = send(db, settings, Actor.system("reports"), report, planned, now, scheduled=True)
+    return queued or None

@@ -1,8 +1,9 @@
 """What ``carebridge worker`` runs for scheduled reports once a minute: each report whose
 weekday and hour have come this week and whose last full week is not sent yet is sent, in
-its own unit of work (one report failing does not hold back the others; the next pass tries
-it again). ``service.send_if_due`` locks the report and checks again before sending, so two
-workers never send a week twice."""
+its own units of work (one report failing does not hold back the others; the next pass tries
+it again). Its figures are computed in a read-only unit of work, which holds no lock; then
+``service.send_if_due`` locks the report in a short write transaction and checks again before
+sending, so two workers never send a week twice and other writers are not kept waiting."""
 
 from __future__ import annotations
 
@@ -35,8 +36,13 @@ def run(factory: sessionmaker[Session], settings: Settings, now: dt.datetime | N
     sent = 0
     for report_id in due:
         try:
+            with unit_of_work(factory, write=False) as db:
+                planned = service.plan_due(db, settings, report_id, now)
+            if planned is None:  # nobody can receive it: the week stays due
+                log.debug("scheduled report %s: none of its recipients can receive it", report_id)
+                continue
             with unit_of_work(factory) as db:
-                queued = service.send_if_due(db, settings, report_id, now)
+                queued = service.send_if_due(db, settings, planned, now)
         except Exception:
             log.exception("scheduled report %s failed; trying again in a minute", report_id)
             continue

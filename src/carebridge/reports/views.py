@@ -3,7 +3,9 @@ deactivate or reactivate it, send it now) and the preview of its email.
 
 Pages only: every use case is a call into ``reports.service``, which audits reads and
 changes. Each write runs in a savepoint, so a refused one leaves nothing and the form comes
-back with the reason beside the field and what was typed kept.
+back with the reason beside the field and what was typed kept. "Send now" computes the
+figures in a read-only unit of work before its short write transaction, so the request
+does not hold the database's write lock while the measures run.
 """
 
 from __future__ import annotations
@@ -19,15 +21,17 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from carebridge.analytics.measures import REGISTRY
-from carebridge.lib.errors import AppError
+from carebridge.db.session import WRITE_OPTION, unit_of_work
+from carebridge.lib.errors import AppError, Conflict
 from carebridge.lib.time import utcnow
 from carebridge.patients.views import Posted
 from carebridge.reports import mail, service
 from carebridge.reports.models import ScheduledReport
 from carebridge.reports.schemas import WEEKDAYS, ReportIn
 from carebridge.security.audit import Actor
-from carebridge.security.deps import Csrf, Db, Require, settings_of
+from carebridge.security.deps import Csrf, Db, Require, factory_of, settings_of
 from carebridge.security.roles import Permission
+from carebridge.tasks.forms import form_text
 from carebridge.web.render import go_back, render
 
 router = APIRouter(include_in_schema=False)  # pages, not API
@@ -55,15 +59,10 @@ def _measure_options() -> list[tuple[str, str]]:
     ]
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _typed(form: FormData) -> dict[str, Any]:
     """What was typed, as the form shows it again."""
     return {
-        "name": _text(form, "name"),
+        "name": form_text(form, "name"),
         "measure_keys": [v for v in form.getlist("measure_keys") if isinstance(v, str)],
         "recipient_ids": [v for v in form.getlist("recipient_ids") if isinstance(v, str)],
         "emails": {
@@ -71,9 +70,9 @@ def _typed(form: FormData) -> dict[str, Any]:
             for key, value in form.multi_items()
             if key.startswith("email-") and isinstance(value, str)
         },
-        "weekday": _text(form, "weekday"),
-        "hour": _text(form, "hour"),
-        "version": _text(form, "version"),
+        "weekday": form_text(form, "weekday"),
+        "hour": form_text(form, "hour"),
+        "version": form_text(form, "version"),
     }
 
 
@@ -199,7 +198,8 @@ def create_report(request: Request, db: Db, actor: Manager, form: Posted) -> Res
     except ValidationError as exc:
         return _form_page(request, db, None, typed, _errors(exc), 422)
     except AppError as exc:
-        return _form_page(request, db, None, typed, exc.fields or {"form": exc.detail}, 422)
+        errors = exc.fields or {"form": exc.detail}
+        return _form_page(request, db, None, typed, errors, exc.status)
     settings = settings_of(request)
     return go_back(
         request,
@@ -237,8 +237,8 @@ def edit_report(
 def activate(
     request: Request, db: Db, actor: Manager, report_id: uuid.UUID, form: Posted
 ) -> Response:
-    wanted = _text(form, "active") == "yes"
-    version = _text(form, "version")
+    wanted = form_text(form, "active") == "yes"
+    version = form_text(form, "version")
     try:
         with db.begin_nested():
             changed = service.set_active(
@@ -259,20 +259,31 @@ def activate(
 @router.post("/reports/{report_id}/send", dependencies=[Csrf])
 def send_now(request: Request, db: Db, actor: Manager, report_id: uuid.UUID) -> Response:
     settings = settings_of(request)
-    report, monday, queued = service.send_now(db, settings, actor, report_id, utcnow())
-    if not queued:
-        return go_back(
-            request,
-            f"/reports/{report_id}",
-            "Not sent: none of the recipients is an active user with an email address.",
-            "error",
-        )
+    now = utcnow()
+    # The request's unit of work began as a writer. End it (keeping what signing in wrote)
+    # so the figures are computed without the write lock, then write in a short one.
+    db.commit()
+    with unit_of_work(factory_of(request), write=False) as reader:
+        planned = service.plan_now(reader, settings, report_id, now)
+    if planned is not None:
+        db.connection(execution_options={WRITE_OPTION: True})  # SQLite: BEGIN IMMEDIATE
+        try:
+            report, queued = service.send_now(db, settings, actor, planned, now)
+        except Conflict as exc:
+            return go_back(request, f"/reports/{report_id}", f"Not sent: {exc.detail}.", "error")
+        if queued:
+            return go_back(
+                request,
+                f"/reports/{report_id}",
+                f"Report “{report.name}” for the week of {planned.monday:%a %d %b %Y} queued "
+                f"to {len(queued)} recipient{'s' if len(queued) != 1 else ''}; "
+                "the worker emails it within a minute.",
+            )
     return go_back(
         request,
         f"/reports/{report_id}",
-        f"Report “{report.name}” for the week of {monday:%a %d %b %Y} queued to "
-        f"{len(queued)} recipient{'s' if len(queued) != 1 else ''}; "
-        "the worker emails it within a minute.",
+        "Not sent: none of the recipients is an active user with an email address.",
+        "error",
     )
 
 
