@@ -13,10 +13,11 @@ import datetime as dt
 import random
 import re
 import uuid
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from carebridge.db.session import unit_of_work
@@ -30,7 +31,7 @@ from carebridge.security.audit import Actor
 from carebridge.security.models import AuditEvent
 from carebridge.security.roles import Role
 from carebridge.settings import Settings
-from carebridge.surveys import service, timers
+from carebridge.surveys import items, service, timers
 from carebridge.surveys.measures import SATISFACTION
 from carebridge.surveys.models import SurveyInvitation, SurveyResponse
 from tests.conftest import make_settings
@@ -68,6 +69,7 @@ class World:
         mobile: bool = False,
         language: str = "en",
         consents: dict[str, str] | None = None,
+        phone: str = "312-555-0142",
     ) -> uuid.UUID:
         family = "Sv" + "".join(random.choices("abcdefghijklmnopqrstuvwxyz", k=9))
         with unit_of_work(self.factory) as db:
@@ -81,7 +83,7 @@ class World:
                     sex="female",
                     language=language,
                     email=f"{family.lower()}@example.org" if email else None,
-                    phones=[{"number": "312-555-0142", "use": "mobile"}] if mobile else [],
+                    phones=[{"number": phone, "use": "mobile"}] if mobile else [],
                 ),
             )
             for channel, decision in (consents or {}).items():
@@ -160,7 +162,7 @@ def test_invited_once_after_two_hours_then_not_again_for_30_days(
     sent = message(factory, invited)
     assert (sent.channel, sent.status, sent.focus_id) == ("email", "pending", invited.id)
     assert sent.subject == "How was your visit with Carebridge Clinic?"
-    assert "Tue 9 Apr 2013" in sent.body
+    assert "Tuesday 9 April 2013" in sent.body
     token = LINK.search(sent.body)
     assert token is not None, sent.body
     assert invited.token_hash == service.hash_token(token.group(1))
@@ -211,7 +213,7 @@ def test_only_fulfilled_visits_of_reachable_consenting_patients(
     note = message(factory, es)
     assert es.language == "es"
     assert note.subject == "¿Cómo fue su visita a Carebridge Clinic?"
-    assert "Gracias por visitar Carebridge Clinic el 8 de junio de 2013" in note.body
+    assert "Gracias por visitar Carebridge Clinic el sábado 8 de junio de 2013" in note.body
 
     # Without any configured channel nothing is invited, even with consent.
     quiet = make_settings(settings.database_url, smtp_host=None, sms_gateway="none")
@@ -221,6 +223,47 @@ def test_only_fulfilled_visits_of_reachable_consenting_patients(
     assert invitations(factory, late) == []
     timers.run(factory, settings, ends + dt.timedelta(days=1, hours=3))
     assert len(invitations(factory, late)) == 1
+
+
+def test_the_timer_asks_nothing_per_patient(
+    factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """Consent, phones, practitioner and location come with the candidates: the statements
+    reading them do not grow with the number of patients invited."""
+    world = World(factory)
+    ends = dt.datetime(2012, 3, 6, 10, 0, tzinfo=CHICAGO).astimezone(dt.UTC)
+    people = [world.patient(consents={"email": "permit"}) for _ in range(3)]
+    texter = world.patient(
+        email=False, mobile=True, consents={"sms": "permit"}, phone="312-555-0199"
+    )
+    people.append(texter)
+    people.append(world.patient(consents={"email": "deny"}))
+    for n, person in enumerate(people):
+        world.visit(person, ends - dt.timedelta(minutes=30 * n))
+    engine = factory.kw["bind"]
+    assert isinstance(engine, Engine)
+    selects: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        summary = timers.run(factory, settings, ends + dt.timedelta(hours=2))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert summary.invited >= 4
+    assert [len(invitations(factory, p)) for p in people] == [1, 1, 1, 1, 0]
+    assert invitations(factory, people[3])[0].channel == "sms"
+
+    def reading(table: str) -> int:
+        return sum(1 for sql in selects if re.search(rf"\b{table}\b", sql))
+
+    assert reading("contact_consents") == 1, selects  # the candidate query only
+    assert reading("practitioners") == 1, selects
+    assert reading("locations") == 1, selects
+    assert reading("patient_telecoms") == 2, selects  # the candidate query, then the phones at once
 
 
 # --- the public link ---------------------------------------------------------------------
@@ -385,6 +428,49 @@ def test_unknown_and_expired_links(
     assert count == 0
 
 
+def test_a_submit_that_loses_the_race_sees_the_survey_answered(
+    factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """Two submits at once (PostgreSQL lets both read the open invitation): the loser's copy of
+    the invitation is stale. ``answer`` gives None and the copy is read again, so the page
+    says "already answered" (200), not "expired" (410)."""
+    invitation_id, token = open_invitation(factory, settings, World(factory))
+    given, errors = items.validate(FULL, "en")
+    assert errors == {}
+    with unit_of_work(factory) as db:
+        stale = service.find(db, token)
+        assert stale is not None
+        assert service.state(stale) == "open"
+        # The other submit: its response and answered_at, written past this copy of the row.
+        then = utcnow()
+        db.add(
+            SurveyResponse(
+                invitation_id=invitation_id,
+                patient_id=stale.patient_id,
+                appointment_id=stale.appointment_id,
+                answered_at=then,
+                overall=9,
+                answers={"overall": 9},
+            )
+        )
+        db.execute(
+            update(SurveyInvitation)
+            .where(SurveyInvitation.id == invitation_id)
+            .values(answered_at=then)
+            .execution_options(synchronize_session=False)
+        )
+        assert stale.answered_at is None
+
+        assert service.answer(db, SYSTEM, stale, given) is None
+        assert stale.answered_at is not None
+        assert service.state(stale) == "answered"
+    with unit_of_work(factory, write=False) as db:
+        kept = db.scalars(
+            select(SurveyResponse).where(SurveyResponse.invitation_id == invitation_id)
+        ).all()
+    assert [r.overall for r in kept] == [9]  # the first submit's answers, unchanged
+
+
 # --- staff page and measure --------------------------------------------------------------
 
 # (answered at, Chicago wall clock: the year is set per test; overall; practitioner)
@@ -506,6 +592,27 @@ def test_staff_page_shows_the_period(
     bad = client.get("/surveys?start=2009-10-31&end=2009-10-01")
     assert bad.status_code == 422
     assert "The period ends before it starts" in bad.text
+
+
+def test_staff_page_takes_exact_days_and_at_most_731_of_them(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    sign_in(client, make_user(factory, Role.COORDINATOR).username)
+    for typed in ("20091001", "2009-W40-4", "2009-10-1"):
+        page = client.get(f"/surveys?start={typed}&end=2009-10-31")
+        assert page.status_code == 422, typed
+        assert "Enter the day as YYYY-MM-DD" in page.text
+        assert f'value="{typed}"' in page.text  # what was typed is kept
+        assert "Invitations sent" not in page.text
+
+    long = client.get("/surveys?start=2007-10-30&end=2009-10-31")  # 732 days
+    assert long.status_code == 422
+    assert "Choose a period of at most 731 days." in long.text
+    assert 'id="f-s-start-error"' in long.text  # named on the field
+    assert "Invitations sent" not in long.text
+    longest = client.get("/surveys?start=2007-10-31&end=2009-10-31")  # 731 days
+    assert longest.status_code == 200
+    assert "Invitations sent" in longest.text
 
 
 def test_billing_may_not_see_survey_results(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from carebridge.surveys import items, service
+from carebridge.surveys import items, service, views
 
 
 def _full(**changes: str) -> dict[str, str]:
@@ -101,7 +101,17 @@ def test_tokens_are_random_and_stored_hashed() -> None:
     assert len(service.hash_token(first)) == 64
 
 
-def test_visit_day_in_each_language() -> None:
-    day = dt.date(2026, 3, 5)
-    assert service.day_text(day, "en") == "Thu 5 Mar 2026"
-    assert service.day_text(day, "es") == "5 de marzo de 2026"
+def test_results_page_takes_days_as_yyyy_mm_dd_only() -> None:
+    assert views._date("2026-01-31") == dt.date(2026, 1, 31)
+    # date.fromisoformat takes these too on Python 3.11; the page does not.
+    for typed in (
+        "20260131",
+        "2026-W05-1",
+        "2026-1-31",
+        "2026-01-31T00:00",
+        " 2026-01-31",
+        "٢٠٢٦-01-31",
+    ):
+        assert views._date(typed) is None, typed
+    assert views._date("2026-02-30") is None  # no such day
+    assert views._date("") is None

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SQLColumnExpression,
     and_,
     false,
     func,
@@ -844,9 +845,13 @@ def contact_consents(db: Session, patient_id: uuid.UUID) -> list[ContactConsentR
     return [ContactConsentRead.model_validate(r) for r in rows]
 
 
-def may_contact(db: Session, patient_id: uuid.UUID, channel: str, on: dt.date) -> bool:
-    """The latest decision in force on ``on`` for this channel; no decision means no."""
-    decision = db.scalar(
+def consent_permits(
+    patient_id: uuid.UUID | SQLColumnExpression[uuid.UUID], channel: str, on: dt.date
+) -> ColumnElement[bool]:
+    """SQL for the contact rule: the latest decision in force on ``on`` for this channel is
+    "permit"; no decision means no. ``patient_id`` is a value or a column (``Patient.id``
+    correlates it, so a set query can select or filter on it for many patients at once)."""
+    latest = (
         select(ContactConsent.decision)
         .where(
             ContactConsent.patient_id == patient_id,
@@ -856,8 +861,14 @@ def may_contact(db: Session, patient_id: uuid.UUID, channel: str, on: dt.date) -
         )
         .order_by(ContactConsent.created_at.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    return decision == "permit"
+    return func.coalesce(latest == "permit", false())
+
+
+def may_contact(db: Session, patient_id: uuid.UUID, channel: str, on: dt.date) -> bool:
+    """The latest decision in force on ``on`` for this channel; no decision means no."""
+    return bool(db.scalar(select(consent_permits(patient_id, channel, on))))
 
 
 # --- health history --------------------------------------------------------------------

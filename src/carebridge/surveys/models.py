@@ -23,7 +23,10 @@ class SurveyInvitation(UuidPk, Tracked, Base):
     """A survey sent for one fulfilled visit, answerable from its link until ``expires_at``."""
 
     __tablename__ = "survey_invitations"
-    __table_args__ = (Index("ix_survey_invitations_patient_created", "patient_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_survey_invitations_patient_created", "patient_id", "created_at"),
+        Index("ix_survey_invitations_created", "created_at"),  # the results page's period
+    )
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
     appointment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("appointments.id"), unique=True)

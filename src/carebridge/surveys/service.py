@@ -5,8 +5,10 @@ Invitations: once a minute the worker invites, in one set query, the patients of
 fulfilled (status "fulfilled", ended) at least ``INVITE_AFTER`` ago and at most ``LOOKBACK``
 ago, who were not invited for that visit nor for any visit in the last ``ONE_PER_DAYS`` days,
 who are active and alive, and who can be reached on a configured channel they consent to (email
-with an address, else SMS to an active mobile phone; the consent rule is the one reminders and
-messages use, ``patients.service.may_contact``, checked again for each patient invited). The
+with an address, else SMS to an active mobile phone). The consent rule is the one reminders and
+messages use (``patients.service.consent_permits``, the SQL of ``may_contact``); the same query
+selects each channel's consent as a column and loads the phones, the practitioner and the
+location, so choosing the channel and writing the message ask the database nothing more. The
 invitation's message goes through the outbox; the worker checks consent and quiet hours again
 before sending it. The link's token is random and only its SHA-256 hash is stored.
 """
@@ -20,15 +22,16 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from carebridge.analytics.results import local_bounds
+from carebridge.communications.service import format_date
 from carebridge.lib.time import as_utc, utcnow
 from carebridge.messaging import service as outbox
-from carebridge.patients.models import ContactConsent, Patient, Telecom
-from carebridge.patients.service import may_contact
+from carebridge.patients.models import Patient, Telecom
+from carebridge.patients.service import consent_permits
 from carebridge.scheduling.models import Appointment, Location, Practitioner
 from carebridge.scheduling.reminders import channel_configured, mobile_number
 from carebridge.security.audit import Action, Actor, record
@@ -49,20 +52,6 @@ SYSTEM = Actor.system("surveys")
 FOCUS = "SurveyInvitation"
 LOCK_KEY = 0x5355_5256  # "SURV": one survey timer at a time on PostgreSQL
 RECENT_COMMENTS = 20
-SPANISH_MONTHS = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
 
 
 # --- tokens ------------------------------------------------------------------------------
@@ -115,25 +104,6 @@ class TimerSummary:
         return f"{queued}, {self.skipped} skipped"
 
 
-def _consents(channel: str, today: dt.date) -> ColumnElement[bool]:
-    """SQL for ``may_contact(patient, channel, today)``: the latest decision in force that
-    day is "permit" (no decision means no). Used to select candidates in one query."""
-    latest = (
-        select(ContactConsent.decision)
-        .where(
-            ContactConsent.patient_id == Patient.id,
-            ContactConsent.channel == channel,
-            ContactConsent.effective_from <= today,
-            or_(ContactConsent.effective_until.is_(None), ContactConsent.effective_until >= today),
-        )
-        .order_by(ContactConsent.created_at.desc())
-        .limit(1)
-        .correlate(Patient)
-        .scalar_subquery()
-    )
-    return latest == "permit"
-
-
 def _has_mobile() -> ColumnElement[bool]:
     return exists().where(
         Telecom.patient_id == Patient.id,
@@ -141,66 +111,6 @@ def _has_mobile() -> ColumnElement[bool]:
         Telecom.use == "mobile",
         Telecom.status == "active",
     )
-
-
-def _reachable(settings: Settings, today: dt.date) -> ColumnElement[bool] | None:
-    ways: list[ColumnElement[bool]] = []
-    if channel_configured(settings, "email"):
-        ways.append(
-            and_(Patient.email.is_not(None), Patient.email != "", _consents("email", today))
-        )
-    if channel_configured(settings, "sms"):
-        ways.append(and_(_has_mobile(), _consents("sms", today)))
-    return or_(*ways) if ways else None
-
-
-def candidates(
-    db: Session, settings: Settings, now: dt.datetime, limit: int = BATCH
-) -> list[tuple[Appointment, Patient]]:
-    """Fulfilled visits due an invitation, at most one per patient (the latest visit)."""
-    today = now.astimezone(ZoneInfo(settings.timezone)).date()
-    reachable = _reachable(settings, today)
-    if reachable is None:
-        return []
-    invited_visit = exists().where(SurveyInvitation.appointment_id == Appointment.id)
-    invited_lately = exists().where(
-        SurveyInvitation.patient_id == Appointment.patient_id,
-        SurveyInvitation.created_at > now - dt.timedelta(days=ONE_PER_DAYS),
-    )
-    rows = db.execute(
-        select(Appointment, Patient)
-        .join(Patient, Patient.id == Appointment.patient_id)
-        .where(
-            Appointment.status == "fulfilled",
-            Appointment.ends_at <= now - INVITE_AFTER,
-            Appointment.ends_at > now - LOOKBACK,
-            Patient.status == "active",
-            Patient.deceased_date.is_(None),
-            ~invited_visit,
-            ~invited_lately,
-            reachable,
-        )
-        .order_by(Appointment.ends_at.desc(), Appointment.id)
-        .limit(limit)
-    ).all()
-    seen: set[uuid.UUID] = set()
-    found = []
-    for visit, patient in rows:
-        if patient.id not in seen:
-            seen.add(patient.id)
-            found.append((visit, patient))
-    return found
-
-
-def channel_for(db: Session, settings: Settings, patient: Patient, today: dt.date) -> str | None:
-    """Email when the patient has an address and allows it, else SMS to a mobile phone."""
-    email = channel_configured(settings, "email") and bool(patient.email)
-    if email and may_contact(db, patient.id, "email", today):
-        return "email"
-    sms = channel_configured(settings, "sms") and mobile_number(patient) is not None
-    if sms and may_contact(db, patient.id, "sms", today):
-        return "sms"
-    return None
 
 
 @dataclass(frozen=True)
@@ -217,6 +127,11 @@ def visit_facts(db: Session, visit: Appointment) -> VisitFacts:
     place = db.get(Location, visit.location_id)
     assert person is not None  # foreign key
     assert place is not None
+    return _facts(visit, person, place)
+
+
+def _facts(visit: Appointment, person: Practitioner, place: Location) -> VisitFacts:
+    """The practitioner's name and the visit's day where it took place."""
     return VisitFacts(
         provider=person.name,
         day=as_utc(visit.starts_at).astimezone(ZoneInfo(place.timezone)).date(),
@@ -226,10 +141,79 @@ def visit_facts(db: Session, visit: Appointment) -> VisitFacts:
     )
 
 
-def day_text(day: dt.date, language: str) -> str:
-    if language == "es":
-        return f"{day.day} de {SPANISH_MONTHS[day.month - 1]} de {day.year}"
-    return f"{day:%a} {day.day} {day:%b %Y}"
+@dataclass(frozen=True)
+class Candidate:
+    """A visit due an invitation, its patient (phones loaded), the channel to use and what
+    the message says of the visit."""
+
+    visit: Appointment
+    patient: Patient
+    channel: str
+    facts: VisitFacts
+
+
+def _channel(
+    settings: Settings, patient: Patient, email_allowed: bool, sms_allowed: bool
+) -> str | None:
+    """Email when configured, the patient has an address and allows it; else SMS when
+    configured, to an active mobile phone, if allowed."""
+    if channel_configured(settings, "email") and patient.email and email_allowed:
+        return "email"
+    if channel_configured(settings, "sms") and sms_allowed and mobile_number(patient):
+        return "sms"
+    return None
+
+
+def candidates(
+    db: Session, settings: Settings, now: dt.datetime, limit: int = BATCH
+) -> list[Candidate]:
+    """Fulfilled visits due an invitation, at most one per patient (the latest visit), with
+    the channel each is sent on; one query for the visits, one for their phones."""
+    email = channel_configured(settings, "email")
+    sms = channel_configured(settings, "sms")
+    if not (email or sms):
+        return []
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    email_allowed = consent_permits(Patient.id, "email", today) if email else false()
+    sms_allowed = consent_permits(Patient.id, "sms", today) if sms else false()
+    reachable = or_(
+        and_(Patient.email.is_not(None), Patient.email != "", email_allowed),
+        and_(_has_mobile(), sms_allowed),
+    )
+    invited_visit = exists().where(SurveyInvitation.appointment_id == Appointment.id)
+    invited_lately = exists().where(
+        SurveyInvitation.patient_id == Appointment.patient_id,
+        SurveyInvitation.created_at > now - dt.timedelta(days=ONE_PER_DAYS),
+    )
+    rows = db.execute(
+        select(Appointment, Patient, Practitioner, Location, email_allowed, sms_allowed)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .join(Practitioner, Practitioner.id == Appointment.practitioner_id)
+        .join(Location, Location.id == Appointment.location_id)
+        .options(selectinload(Patient.telecoms))
+        .where(
+            Appointment.status == "fulfilled",
+            Appointment.ends_at <= now - INVITE_AFTER,
+            Appointment.ends_at > now - LOOKBACK,
+            Patient.status == "active",
+            Patient.deceased_date.is_(None),
+            ~invited_visit,
+            ~invited_lately,
+            reachable,
+        )
+        .order_by(Appointment.ends_at.desc(), Appointment.id)
+        .limit(limit)
+    ).all()
+    seen: set[uuid.UUID] = set()
+    found = []
+    for visit, patient, person, place, by_email, by_sms in rows:
+        if patient.id in seen:
+            continue
+        seen.add(patient.id)
+        channel = _channel(settings, patient, bool(by_email), bool(by_sms))
+        if channel is not None:
+            found.append(Candidate(visit, patient, channel, _facts(visit, person, place)))
+    return found
 
 
 def invite(
@@ -239,9 +223,11 @@ def invite(
     patient: Patient,
     channel: str,
     now: dt.datetime | None = None,
+    facts: VisitFacts | None = None,
 ) -> tuple[SurveyInvitation, str]:
     """Create the visit's invitation and queue its message on ``channel``; returns the row
-    and the link's token (the only time the token is known)."""
+    and the link's token (the only time the token is known). ``facts`` are the visit's when
+    the caller has them already (the timer), else they are read."""
     now = now or utcnow()
     token = new_token()
     language = items.language_for(patient.language)
@@ -258,14 +244,14 @@ def invite(
     db.add(invitation)
     db.flush()
     said = items.words(language)
-    facts = visit_facts(db, visit)
+    facts = facts or visit_facts(db, visit)
     values = {
         "clinic": settings.clinic_name,
-        "day": day_text(facts.day, language),
+        "day": format_date(facts.day, language),
         "link": survey_url(settings, token),
     }
     recipient = patient.email if channel == "email" else mobile_number(patient)
-    assert recipient  # channel_for only offers a channel with an address
+    assert recipient  # candidates() only offers a channel with an address
     message = outbox.enqueue(
         db,
         channel=channel,
@@ -309,20 +295,15 @@ def run_timers(
     summary = TimerSummary()
     if not _serialised(db):
         return summary
-    today = now.astimezone(ZoneInfo(settings.timezone)).date()
-    for visit, patient in candidates(db, settings, now, limit):
-        channel = channel_for(db, settings, patient, today)
-        if channel is None:
-            summary.skipped += 1
-            continue
+    for due in candidates(db, settings, now, limit):
         try:
             with db.begin_nested():  # a concurrent invitation of the same visit wins
-                invite(db, settings, visit, patient, channel, now)
+                invite(db, settings, due.visit, due.patient, due.channel, now, due.facts)
         except IntegrityError:
             summary.skipped += 1
             continue
         summary.invited += 1
-        summary.by_channel[channel] = summary.by_channel.get(channel, 0) + 1
+        summary.by_channel[due.channel] = summary.by_channel.get(due.channel, 0) + 1
     return summary
 
 
@@ -337,7 +318,9 @@ def answer(
     now: dt.datetime | None = None,
 ) -> SurveyResponse | None:
     """Keep the answers (already validated by ``items.validate``). None when the survey was
-    answered already (also by a concurrent submit) or has expired: nothing is changed."""
+    answered already or has expired: nothing is changed. When a concurrent submit answered it
+    first (its response wins the unique ``invitation_id``), ``invitation`` is read again, so
+    the caller sees it answered rather than a stale open one."""
     now = now or utcnow()
     if state(invitation, now) != "open":
         return None
@@ -357,6 +340,7 @@ def answer(
             db.add(response)
             db.flush()
     except IntegrityError:
+        db.refresh(invitation)
         return None
     invitation.answered_at = now
     db.flush()

@@ -11,14 +11,17 @@ with the actor "patient-link".
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from carebridge.communications.service import format_date
 from carebridge.lib.time import utcnow
 from carebridge.patients import views as chart_views
+from carebridge.scheduling import measures as access_measures
 from carebridge.scheduling.models import Appointment
 from carebridge.security.audit import Action, Actor, record
 from carebridge.security.deps import Csrf, Db, Require, client_addr, public, request_id, settings_of
@@ -35,6 +38,8 @@ Posted = chart_views.Posted
 PRIVATE = {"X-Robots-Tag": "noindex"}
 DEFAULT_DAYS = 30
 DATE_HINT = "Enter the day as YYYY-MM-DD, e.g. 2026-11-24."
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+MAX_PERIOD_DAYS = access_measures.MAX_PERIOD_DAYS  # 731, as on the quality dashboard
 
 
 def _actor(request: Request) -> Actor:
@@ -83,7 +88,7 @@ def _form_page(
         "language": language,
         "said": said,
         "intro": said["intro"].format(
-            provider=facts.provider, day=service.day_text(facts.day, language)
+            provider=facts.provider, day=format_date(facts.day, language)
         ),
         "items": items.ITEMS,
         "form": form or {},
@@ -129,9 +134,13 @@ def survey_answer(token: str, request: Request, db: Db, posted: Posted) -> Respo
 
 
 def _date(value: str) -> dt.date | None:
+    """A day typed as YYYY-MM-DD exactly; anything else (also "20260131" or "2026-W05-1",
+    which ``date.fromisoformat`` takes) is None."""
+    if not ISO_DAY.fullmatch(value):
+        return None
     try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
+        return dt.date.fromisoformat(value)
+    except ValueError:  # a day that does not exist, e.g. 2026-02-30
         return None
 
 
@@ -139,7 +148,7 @@ def _date(value: str) -> dt.date | None:
 def results(request: Request, db: Db, actor: Viewer) -> Response:
     params = request.query_params
     today = clinic_today(request)
-    form = {"start": params.get("start", ""), "end": params.get("end", "")}
+    form = {name: params.get(name, "").strip() for name in ("start", "end")}
     errors = {
         name: DATE_HINT for name in ("start", "end") if form[name] and _date(form[name]) is None
     }
@@ -147,9 +156,11 @@ def results(request: Request, db: Db, actor: Viewer) -> Response:
     first = _date(form["start"]) or last - dt.timedelta(days=DEFAULT_DAYS - 1)
     if not errors and first > last:
         errors["end"] = "The period ends before it starts; choose a later day."
-    form.update(start=first.isoformat(), end=last.isoformat())
+    elif not errors and (last - first).days > MAX_PERIOD_DAYS:
+        errors["start"] = f"Choose a period of at most {MAX_PERIOD_DAYS} days."
     summary = None
-    if not errors:
+    if not errors:  # else the form keeps what was typed, next to its message
+        form.update(start=first.isoformat(), end=last.isoformat())
         summary = service.summary(db, actor, settings_of(request), first, last)
     context = {
         "form": form,

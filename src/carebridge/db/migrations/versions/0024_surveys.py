@@ -53,6 +53,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_survey_invitations_patient_created", ["patient_id", "created_at"], unique=False
         )
+        batch_op.create_index("ix_survey_invitations_created", ["created_at"], unique=False)
     op.create_table(
         "survey_responses",
         sa.Column("invitation_id", sa.Uuid(), nullable=False),
@@ -94,5 +95,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_survey_responses_answered")
     op.drop_table("survey_responses")
     with op.batch_alter_table("survey_invitations", schema=None) as batch_op:
+        batch_op.drop_index("ix_survey_invitations_created")
         batch_op.drop_index("ix_survey_invitations_patient_created")
     op.drop_table("survey_invitations")
