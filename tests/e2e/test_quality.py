@@ -2,7 +2,8 @@
 (the hand-built discharges of tests/integration/test_analytics_dashboard.py: 3 of 4 followed
 up within 7 days), narrows it to one provider and sees the numbers change, drills into a
 number to the patient behind it, downloads the list and the dashboard table, opens the
-measure's page and the de-identified extract. axe-core checks every page opened."""
+measure's page, the access page (third-next-available) and the de-identified extract.
+axe-core checks every page opened."""
 
 from __future__ import annotations
 
@@ -90,6 +91,26 @@ def test_measure_page_and_dashboard_export(page: Page, live_server: LiveServer) 
         page.get_by_role("region", name="Measures").get_by_role("link", name="XLSX").click()
     assert got.value.suggested_filename.endswith(".xlsx")
     assert got.value.path().stat().st_size > 0
+
+
+def test_access_page_from_the_tabs(page: Page, live_server: LiveServer) -> None:
+    scene = build_scenario(live_server.factory, live_server.settings)
+    sign_in(page, "coordinator")
+    page.goto(f"/quality?{PERIOD}")
+    page.get_by_role("navigation", name="Quality sections").get_by_role(
+        "link", name="Access"
+    ).click()
+    expect(page.get_by_role("heading", name="Access to appointments", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Third-next-available appointment")).to_be_visible()
+    expect(page.get_by_role("rowheader", name=scene.labels["alpha"])).to_be_visible()
+    assert_accessible(page)
+    filters = page.get_by_role("form", name="Filter the measures")
+    filters.get_by_label("Provider").select_option(label=scene.labels["beta"])
+    filters.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(rf"provider={scene.beta}"))
+    expect(page.get_by_role("rowheader", name=scene.labels["beta"])).to_be_visible()
+    expect(page.get_by_role("rowheader", name=scene.labels["alpha"])).to_have_count(0)
+    assert_accessible(page)
 
 
 def test_extract_screen(page: Page, live_server: LiveServer) -> None:

@@ -24,12 +24,14 @@ By month: Feb 1/1, Mar 2/3.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import html
 import io
 import random
 import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,12 +42,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from carebridge.analytics import breakdown, measures, views
+from carebridge.analytics.results import Measure, MeasureResult
 from carebridge.careplans.models import CareTeamMember
 from carebridge.coverage.models import Coverage, Payer
 from carebridge.db.session import unit_of_work
 from carebridge.patients import service as patients
 from carebridge.patients.models import Patient
 from carebridge.patients.schemas import PatientCreate
+from carebridge.scheduling import measures as access_measures
 from carebridge.scheduling.models import Appointment, AppointmentType, Location, Practitioner
 from carebridge.security.audit import Actor
 from carebridge.security.models import AuditEvent
@@ -382,6 +386,32 @@ def test_filters_that_are_wrong_are_named(
     assert unknown.status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"first": "20080201"}, "first", "Enter the day as YYYY-MM-DD"),
+        ({"last": "2008-W13-1"}, "last", "Enter the day as YYYY-MM-DD"),
+        ({"by": "colour"}, "by", "Break down by: choose provider, coordinator"),
+        ({"chart": "no-such-measure"}, "chart", "Measure to chart: choose one of the measures"),
+    ],
+)
+def test_odd_dates_and_unknown_choices_are_refused_by_name(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    params: dict[str, str],
+    field: str,
+    message: str,
+) -> None:
+    """Only YYYY-MM-DD is a day (not 20080201 nor a week date), and an unknown breakdown or
+    chart is refused, not silently swapped for the default."""
+    signed_in(client, factory, Role.COORDINATOR)
+    for path in ("/quality", f"/quality/measures/{KEY}", "/quality/export"):
+        refused = client.get(path, params={**PERIOD, **params})
+        assert refused.status_code == 422, (path, refused.text)
+        assert message in text(refused), path
+    assert field in views.read_filters({**PERIOD, **params}, dt.date(2026, 1, 1)).errors
+
+
 def test_measure_page_definition_trend_and_breakdown(
     client: TestClient, factory: sessionmaker[Session], scenario: Scenario
 ) -> None:
@@ -400,6 +430,73 @@ def test_measure_page_definition_trend_and_breakdown(
     assert (
         f"set=numerator&period=custom&first=2008-02-01&last=2008-03-31&coordinator={s.una}" in body
     )
+
+
+def _counting(calls: Counter[str]) -> dict[str, Measure]:
+    """The registry with each measure's computation counted."""
+
+    def counted(measure: Measure) -> Measure:
+        def compute(db: Session, settings: Settings, first: dt.date, last: dt.date) -> Any:
+            calls[measure.key] += 1
+            return measure.compute(db, settings, first, last)
+
+        return dataclasses.replace(measure, compute=compute)
+
+    return {key: counted(m) for key, m in measures.REGISTRY.items()}
+
+
+def test_dashboard_computes_each_measure_once_and_no_free_time_search(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: Counter[str] = Counter()
+    monkeypatch.setattr(views, "REGISTRY", _counting(calls))
+
+    def no_search(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the dashboard searched free times (third-next-available)")
+
+    monkeypatch.setattr(access_measures, "access", no_search)
+    signed_in(client, factory, Role.COORDINATOR)
+    page = client.get("/quality", params={**PERIOD, "chart": KEY, "by": "payer"})
+    assert page.status_code == 200, page.text
+    assert calls == Counter(dict.fromkeys(measures.REGISTRY, 1))
+    body = text(page)
+    assert "No coverage on file: 100.0 % (3 of 3)" in body  # the chosen breakdown
+    # Third-next-available has its own page, linked from the dashboard and the tabs.
+    assert 'id="tnaa-heading"' not in page.text
+    assert 'href="/quality/access"' in page.text  # the tab
+    assert 'href="/quality/access?period=custom' in page.text  # the link, keeping the filters
+
+
+def test_access_page_lists_third_next_available_per_practitioner(
+    client: TestClient, factory: sessionmaker[Session], scenario: Scenario
+) -> None:
+    s = scenario
+    user = make_user(factory, Role.CLINICIAN)
+    assert sign_in(client, user.username).status_code == 303
+    page = client.get("/quality/access", params=PERIOD)
+    assert page.status_code == 200, page.text
+    body = text(page)
+    assert "Third-next-available appointment" in body
+    assert 'aria-current="page">Access</a>' in page.text
+    assert s.labels["alpha"] in body
+    assert s.labels["beta"] in body
+    alpha = text(client.get("/quality/access", params={**PERIOD, "provider": str(s.alpha)}))
+    assert s.labels["alpha"] in alpha
+    assert s.labels["beta"] not in alpha.split("</table>")[0].split("<tbody>")[-1]
+    wrong = client.get("/quality/access", params={**PERIOD, "first": "20080201"})
+    assert wrong.status_code == 422
+    assert "Enter the day as YYYY-MM-DD" in text(wrong)
+    with unit_of_work(factory, write=False) as db:
+        audited = db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.entity_type == "AccessMeasures", AuditEvent.username == user.username
+            )
+        ).all()
+    assert len(audited) == 2  # one read per page shown, none for the refused one
+    assert client.get("/quality/access").status_code == 200  # the default period
 
 
 # --- the drill-down --------------------------------------------------------------------------
@@ -448,6 +545,34 @@ def test_drill_down_lists_exactly_the_patients_behind_the_number(
     wrong = client.get(path, params={**PERIOD, "set": "everyone"})
     assert wrong.status_code == 422
     assert "Choose numerator, denominator or gap." in text(wrong)
+
+
+def test_drill_down_days_are_rounded_to_one_decimal(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    scenario: Scenario,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A median measure's cases carry fractional days (lead time from a booking at 10:00 to a
+    visit at 09:00 32 days later is 31.958... days); the list shows one decimal."""
+    real = measures.REGISTRY[KEY]
+
+    def with_days(db: Session, settings: Settings, first: dt.date, last: dt.date) -> Any:
+        result: MeasureResult = real.compute(db, settings, first, last)
+        cases = [dataclasses.replace(c, days=31.958333333333332) for c in result.cases]
+        return dataclasses.replace(result, cases=cases)
+
+    fake = dataclasses.replace(real, compute=with_days, median_label="median days")
+    monkeypatch.setattr(views, "REGISTRY", {**measures.REGISTRY, KEY: fake})
+    signed_in(client, factory, Role.COORDINATOR)
+    path = f"/quality/measures/{KEY}/patients"
+    page = client.get(path, params={**PERIOD, "set": "numerator"})
+    assert page.status_code == 200, page.text
+    assert "<td>32.0</td>" in page.text
+    assert "31.95" not in page.text
+    listed_csv = csv_rows(client.get(f"{path}/export", params={**PERIOD, "format": "csv"}))
+    assert listed_csv[0][-1] == "Days"
+    assert {r[-1] for r in listed_csv[1:]} == {"32.0"}
 
 
 def test_drill_down_pages_audit_only_the_patients_shown(

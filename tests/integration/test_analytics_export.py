@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import re
 import uuid
+import zipfile
 from typing import Any
 
 import openpyxl
@@ -17,12 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from carebridge.analytics import export, measures
+from carebridge.analytics import deidentify, export, measures
 from carebridge.analytics.export import Table
 from carebridge.db.session import unit_of_work
 from carebridge.lib.errors import ValidationFailed
 from carebridge.patients.models import Patient
-from carebridge.security.audit import Actor
+from carebridge.security.audit import Action, Actor, record
 from carebridge.security.models import AuditEvent
 from carebridge.security.roles import Role
 from carebridge.settings import Settings
@@ -52,6 +53,7 @@ TABLE = Table(
         ["Zoë -minus", 2.5, None, dt.datetime(2008, 2, 1, 9, 30, tzinfo=dt.UTC)],
         ["@SUM(A1)", 0, dt.date(2008, 3, 31), None],
     ],
+    zone="America/Chicago",
 )
 
 
@@ -73,12 +75,37 @@ def test_xlsx_reads_back_with_types_and_a_valid_sheet_title() -> None:
     assert sheet.title == "Tricky  list 1"  # ":" and "/" are not allowed in sheet titles
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[0] == ["Name", "Count", "Day", "When"]
-    assert rows[1][0] == '\'=HYPERLINK("http://x")'
+    # Formula-like text is text: no apostrophe added, the cell typed and marked as a string.
+    assert rows[1][0] == '=HYPERLINK("http://x")'
+    assert rows[3][0] == "@SUM(A1)"
+    for ref in ("A2", "A4"):
+        assert sheet[ref].data_type == "s"
+        assert sheet[ref].quotePrefix
+    assert not sheet["A3"].quotePrefix  # "Zoë -minus" needs no marking
+    with zipfile.ZipFile(io.BytesIO(export.to_xlsx(TABLE))) as unzipped:
+        xml = unzipped.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml  # no formula anywhere
+    assert "<f " not in xml
     assert rows[1][1] == 3
-    naive = dt.datetime(2008, 2, 1, 9, 30, tzinfo=dt.UTC).replace(tzinfo=None)
-    assert rows[1][2] == naive.replace(hour=0, minute=0)  # a date cell
-    assert rows[2][3] == naive  # Excel has no time zones
+    wall = dt.datetime(2008, 2, 1, tzinfo=dt.UTC).replace(tzinfo=None)
+    assert rows[1][2] == wall  # a date cell
+    # Excel has no time zones: 09:30 UTC is written as the clinic's wall time, 03:30 in Chicago.
+    assert rows[2][3] == wall.replace(hour=3, minute=30)
     assert sheet["A1"].font.b
+
+
+def test_xlsx_refuses_an_aware_datetime_without_a_zone() -> None:
+    table = Table(
+        title="No zone",
+        columns=["When"],
+        rows=[[dt.datetime(2008, 2, 1, 9, 30, tzinfo=dt.UTC)]],
+    )
+    with pytest.raises(ValueError, match="zone"):
+        export.to_xlsx(table)
+    wall = dt.datetime(2008, 2, 1, 9, 30, tzinfo=dt.UTC).replace(tzinfo=None)
+    naive = Table(title="Naive", columns=["When"], rows=[[wall]])
+    sheet = openpyxl.load_workbook(io.BytesIO(export.to_xlsx(naive))).worksheets[0]
+    assert sheet["A2"].value == wall  # a wall time, written as is
 
 
 def test_download_audits_the_export_and_each_patient(factory: sessionmaker[Session]) -> None:
@@ -194,10 +221,14 @@ def test_extract_of_a_measure_denominator_has_no_identifiers(
                 AuditEvent.entity_type == "DeidentifiedExtract", AuditEvent.username == username
             )
         ).all()
-    # deidentify.extract records the run; the download records the file leaving.
-    assert len(audited) == 2
-    assert {a.action for a in audited} == {"export"}
-    assert any("dates=year" in (a.reason or "") for a in audited)
+    # One record per extract, naming the date mode as what it is.
+    assert len(audited) == 1
+    assert audited[0].action == "export"
+    assert audited[0].patient_id is None
+    assert audited[0].reason == (
+        f"De-identified extract of {len(result.denominator_patients)} patient(s), denominator "
+        f"of {KEY} 2007-01-01..2007-01-31, Safe Harbor (years only)"
+    )
 
 
 def test_extract_of_all_active_patients_as_xlsx(
@@ -214,6 +245,45 @@ def test_extract_of_all_active_patients_as_xlsx(
     with unit_of_work(factory, write=False) as db:
         active = len(db.scalars(select(Patient.id).where(Patient.status == "active")).all())
     assert len({r[0] for r in rows[1:]}) == active
+
+
+def test_extract_reads_outside_the_write_lock_and_is_audited_once(
+    client: TestClient,
+    factory: sessionmaker[Session],
+    discharged: list[uuid.UUID],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the extract reads and de-identifies, other writers go on (on SQLite a request's
+    write transaction holds the one write lock: before, a write made meanwhile waited out the
+    busy timeout and failed with "database is locked"). The audit record is written at the
+    end, once, and says that shifted dates are not strict Safe Harbor."""
+    username = signed_in(client, factory, Role.COORDINATOR)
+    probe = f"written during the extract {uuid.uuid4().hex}"
+    real = deidentify.extract
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        with unit_of_work(factory) as other:
+            record(other, Actor.system("probe"), Action.READ, entity_type="Probe", reason=probe)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deidentify, "extract", meanwhile)
+    response = post_extract(
+        client, {"population": "active", "period": "12", "dates": "shifted", "format": "csv"}
+    )
+    assert response.status_code == 200, response.text
+    with unit_of_work(factory, write=False) as db:
+        assert db.scalars(select(AuditEvent).where(AuditEvent.reason == probe)).all()
+        audited = db.scalars(
+            select(AuditEvent).where(
+                AuditEvent.entity_type == "DeidentifiedExtract", AuditEvent.username == username
+            )
+        ).all()
+    assert len(audited) == 1
+    assert audited[0].reason is not None
+    assert audited[0].reason.startswith("De-identified extract of ")
+    assert audited[0].reason.endswith(
+        "all active patients, dates shifted per patient (not strict Safe Harbor)"
+    )
 
 
 def test_only_those_allowed_make_extracts(

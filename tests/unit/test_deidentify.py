@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from carebridge.analytics.deidentify import deidentify, shift_days, study_id, zip3
+from carebridge.lib.time import age_on
 
 SECRET = b"run-secret-0123456789abcdef"
 OTHER = b"another-secret-0123456789abcd"
@@ -163,3 +164,44 @@ def test_year_mode_keeps_only_years() -> None:
     assert out["age"] == "65"  # on 2026-02-01, before the 15 March birthday: 2026-1960-1
     assert out["history"][0]["start"] == 2024
     assert out["history"][0]["end"] == 2025
+
+
+def test_shifted_mode_gives_the_age_of_the_shifted_birth_date() -> None:
+    """An exact age beside a shifted birth date would narrow the patient's offset (born 15
+    March, aged 66 on 1 June: the offset cannot move the birthday past 1 June). In shifted
+    mode the age is the shifted birth date's, so it says nothing the shifted date does not;
+    in year mode it stays the real age."""
+    born = dt.date(1960, 3, 15)
+    real_age = 66  # on 2026-06-01
+    ids = [uuid.UUID(int=n) for n in range(200)]
+    moved = [
+        p for p in ids if born + dt.timedelta(days=shift_days(SECRET, p)) > dt.date(1960, 6, 1)
+    ]
+    assert moved, "some offsets move the birthday past 1 June"
+    for pid in (PID, *moved[:3]):
+        out = deidentify(_row(id=pid, birth_date=born), SECRET, as_of=AS_OF)
+        shifted = dt.date.fromisoformat(out["birth_date"])
+        assert out["age"] == str(age_on(shifted, AS_OF)[0])
+    late = deidentify(_row(id=moved[0], birth_date=born), SECRET, as_of=AS_OF)
+    assert late["age"] == str(real_age - 1)
+    year = deidentify(_row(id=moved[0], birth_date=born), SECRET, as_of=AS_OF, dates="year")
+    assert year["age"] == str(real_age)
+    # At death: the interval between the shifted dates, which shifting keeps.
+    dead = deidentify(
+        _row(id=moved[0], birth_date=born, deceased_date=dt.date(2026, 3, 14)), SECRET, as_of=AS_OF
+    )
+    assert dead["age"] == "65"
+
+
+def test_the_90_plus_group_holds_in_shifted_mode_too() -> None:
+    # Real age 89 (one day short of 90): if the shift makes the birth date 90 years back, the
+    # patient is "90+" and loses the dates; a real 90 stays "90+" whatever the shift.
+    for n in range(100):
+        pid = uuid.UUID(int=n)
+        for born in (dt.date(1936, 6, 2), dt.date(1936, 6, 1)):
+            out = deidentify(_row(id=pid, birth_date=born), SECRET, as_of=AS_OF)
+            if out["age"] == "90+":
+                assert out["birth_date"] is None
+            else:
+                assert int(out["age"]) <= 89
+                assert born == dt.date(1936, 6, 2)

@@ -27,6 +27,19 @@ patient's dates move by one offset in [-180, +180] days derived from the same HM
 between a patient's events are kept exactly. A shifted full date is not Safe Harbor in the
 strict sense (the rule names no shifting); such an extract relies on the secret staying with
 the covered entity and, for a formal claim, on expert determination (164.514(b)(1)).
+
+Ages. With ``dates="year"`` the age is the patient's real age in whole years on the day of
+the extract (or at death), which Safe Harbor allows up to 89. With ``dates="shifted"`` the
+exact real age beside the shifted birth date would tell whether the shift moved the birthday
+across the day of the extract, and so narrow the patient's offset and with it every shifted
+date; the age is therefore computed from the *shifted* birth date, on the day of the extract
+(or at the shifted death date): whole years, telling nothing the shifted birth date does not.
+Either way a patient is "90+", without birth or death date, when the real or the shown age is
+over 89.
+
+Audit. ``extract`` only reads; its caller records the export once (``MODE_WORDS`` says the
+date mode in that record: "Safe Harbor (years only)", or "dates shifted per patient (not
+strict Safe Harbor)").
 """
 
 from __future__ import annotations
@@ -44,9 +57,13 @@ from sqlalchemy.orm import Session
 from carebridge.lib.batches import chunked
 from carebridge.lib.time import age_on
 from carebridge.patients.models import Condition, Medication, Patient
-from carebridge.security.audit import Action, Actor, record
 
 DateMode = Literal["shifted", "year"]
+# How the audit record of an extract names its date mode.
+MODE_WORDS: dict[DateMode, str] = {
+    "year": "Safe Harbor (years only)",
+    "shifted": "dates shifted per patient (not strict Safe Harbor)",
+}
 
 # Three-digit ZIP areas with 20,000 people or fewer (2000 Census), per HHS OCR guidance.
 RESTRICTED_ZIP3 = frozenset(
@@ -127,10 +144,15 @@ def deidentify(
     birth: dt.date = row["birth_date"]
     deceased: dt.date | None = row.get("deceased_date")
     age = age_on(birth, deceased or as_of)[0]
-    very_old = age > OLDEST_AGE
+    if dates == "shifted":  # the shifted birth date's age (see the module's docstring)
+        moved = dt.timedelta(days=offset)
+        shown = age_on(birth + moved, deceased + moved if deceased else as_of)[0]
+    else:
+        shown = age
+    very_old = max(age, shown) > OLDEST_AGE
     out: dict[str, Any] = {
         "study_id": study_id(secret, pid),
-        "age": "90+" if very_old else str(age),
+        "age": "90+" if very_old else str(shown),
         "birth_date": None if very_old else _date(birth, offset, dates),
         "deceased": deceased is not None,
         "deceased_date": None if very_old else _date(deceased, offset, dates),
@@ -213,7 +235,6 @@ _DEMOGRAPHICS = (
 
 def extract(
     db: Session,
-    actor: Actor,
     patient_ids: Iterable[uuid.UUID],
     secret: bytes,
     *,
@@ -221,8 +242,8 @@ def extract(
     dates: DateMode = "shifted",
 ) -> list[dict[str, Any]]:
     """De-identified rows (demographics and coded conditions and medications) for the given
-    patients, in study-id order so the row order reveals nothing; one audit row records the
-    export."""
+    patients, in study-id order so the row order reveals nothing. It only reads (a read-only
+    unit of work will do); the caller records the export, once, naming ``MODE_WORDS[dates]``."""
     if len(secret) < 16:
         raise ValueError("the per-run secret must be at least 16 bytes")
     ids = sorted(set(patient_ids))
@@ -235,12 +256,4 @@ def extract(
                 deidentify(values, secret, as_of=as_of, dates=dates, history=history.get(p.id, []))
             )
     rows.sort(key=lambda r: str(r["study_id"]))
-    record(
-        db,
-        actor,
-        Action.EXPORT,
-        entity_type="DeidentifiedExtract",
-        entity_id=uuid.uuid4(),
-        reason=f"Safe Harbor extract of {len(rows)} patient(s), dates={dates}, as of {as_of}",
-    )
     return rows

@@ -1,8 +1,12 @@
 """The quality screens: the dashboard of every measure in ``measures.REGISTRY`` (rate, counts,
-trend by month, a breakdown by provider, coordinator, location or payer, third-next-available
-per practitioner), a measure's own page (its definition, trend and breakdown), the drill-down
-from any number to the patients behind it, their exports (CSV or XLSX through
-``analytics.export``) and the de-identified extract.
+trend by month, a breakdown by provider, coordinator, location or payer), the access page
+(third-next-available per practitioner, with no-shows and lead time), a measure's own page
+(its definition, trend and breakdown), the drill-down from any number to the patients behind
+it, their exports (CSV or XLSX through ``analytics.export``) and the de-identified extract.
+
+The dashboard computes each measure once per request; the third-next-available search (a
+slot search per practitioner and visit type) is on its own page, since it is today's figure
+whatever the period and costs more than all the measures together.
 
 Every page takes the same filters as a GET form: a period (the last 3, 6 or 12 full months, or
 chosen first and last days) and a provider, coordinator, location or payer. Measures are
@@ -10,13 +14,16 @@ computed for the period, then their cases are kept or dropped by the filters
 (``analytics.breakdown``); the counts of excluded cases are the whole population's, since an
 excluded case is not attributed to anyone.
 
-Reads: the dashboard and measure pages show counts only and leave one audit row each; the
-drill-down leaves one row per patient shown; exports are audited by ``export.download``.
+Reads: the dashboard, access and measure pages show counts only and leave one audit row
+each; the drill-down leaves one row per patient shown; exports are audited by
+``export.download``. The extract reads in a read-only unit of work, outside the request's
+write lock, and records its one audit row at the end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
@@ -36,6 +43,7 @@ from carebridge.analytics.export import Cell, Table
 from carebridge.analytics.measures import REGISTRY
 from carebridge.analytics.results import Case, Measure, MeasureResult
 from carebridge.coverage.models import Payer
+from carebridge.db.session import WRITE_OPTION, unit_of_work
 from carebridge.lib.batches import chunked
 from carebridge.lib.errors import AppError, NotFound, ValidationFailed
 from carebridge.patients import views as chart_views
@@ -44,7 +52,7 @@ from carebridge.scheduling import measures as access_measures
 from carebridge.scheduling.models import Location, Practitioner
 from carebridge.scheduling.waitlist_schemas import AccessMeasures
 from carebridge.security.audit import Action, Actor, deferred, record
-from carebridge.security.deps import Csrf, Db, Require, settings_of
+from carebridge.security.deps import Csrf, Db, Require, factory_of, settings_of
 from carebridge.security.models import User
 from carebridge.security.roles import Permission, Role
 from carebridge.web.charts import BarChart, LineChart, bar_chart, line_chart
@@ -103,10 +111,17 @@ def _months_back(last: dt.date, months: int) -> dt.date:
     return first
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _iso(value: str) -> dt.date | None:
+    """A day typed as YYYY-MM-DD, nothing else (``date.fromisoformat`` also takes 20260131
+    and week dates)."""
+    if not _DAY.fullmatch(value):
+        return None
     try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
+        return dt.date.fromisoformat(value)
+    except ValueError:  # 2026-02-30
         return None
 
 
@@ -141,8 +156,13 @@ def read_filters(params: Mapping[str, str], today: dt.date) -> Filters:
         except ValueError:
             errors[dimension] = f"Choose a {label.lower()} from the list."
             chosen[dimension] = None
+    if form["by"] and form["by"] not in DIMENSIONS:
+        errors["by"] = "Break down by: choose provider, coordinator, location or payer."
     if form["by"] not in DIMENSIONS:
         form["by"] = "provider"
+    if form["chart"] and form["chart"] not in REGISTRY:
+        errors["chart"] = "Measure to chart: choose one of the measures listed."
+        form["chart"] = ""
     return Filters(form=form, first=first, last=last, chosen=chosen, errors=errors)
 
 
@@ -285,21 +305,6 @@ def _groups(shown: Sequence[Shown]) -> list[tuple[str, list[Shown]]]:
     return list(grouped.items())
 
 
-def _access(db: Session, actor: Actor, request: Request, filters: Filters) -> AccessMeasures | None:
-    provider = filters.chosen["provider"]
-    try:
-        return access_measures.access(
-            db,
-            actor,
-            settings_of(request),
-            start=filters.first,
-            end=filters.last,
-            practitioner_id=provider if isinstance(provider, uuid.UUID) else None,
-        )
-    except ValidationFailed:
-        return None
-
-
 @router.get("/quality")
 def dashboard(request: Request, db: Db, actor: Viewer) -> Response:
     filters = read_filters(request.query_params, clinic_today(request))
@@ -308,7 +313,6 @@ def dashboard(request: Request, db: Db, actor: Viewer) -> Response:
     chosen_chart: Shown | None = None
     by_chart: BarChart | None = None
     by_groups: list[breakdown.Group] = []
-    access: AccessMeasures | None = None
     if not filters.errors:
         shown, attribution = _compute(request, db, filters, list(REGISTRY))
         charts = {s.key: _trend_chart(s) for s in shown}
@@ -318,7 +322,6 @@ def dashboard(request: Request, db: Db, actor: Viewer) -> Response:
             filters.form["chart"] = chosen_chart.key
             by_groups = breakdown.groups(chosen_chart.cases, attribution, filters.form["by"])
             by_chart = _bar_chart(chosen_chart, by_groups, filters.form["by"])
-        access = _access(db, actor, request, filters)
         record(
             db,
             actor,
@@ -340,7 +343,6 @@ def dashboard(request: Request, db: Db, actor: Viewer) -> Response:
             "by_chart": by_chart,
             "by_groups": by_groups,
             "measure_options": [(s.key, s.measure.title) for s in shown],
-            "access": access,
             "percent": percent,
             "days_text": days_text,
             "period_words": _period_words(filters),
@@ -404,6 +406,61 @@ def dashboard_export(request: Request, db: Db, actor: Viewer, format: str = "csv
         fmt,
         entity_type="QualityDashboard",
         reason=f"quality measures {filters.first}..{filters.last} {filters.query}",
+    )
+
+
+# --- access: third-next-available -----------------------------------------------------------
+
+
+def _access_options(db: Session) -> dict[str, list[tuple[str, str]]]:
+    """The access page's one filter: the active practitioners (nobody is not one)."""
+    found = db.execute(
+        select(Practitioner.id, Practitioner.name)
+        .where(Practitioner.active)
+        .order_by(Practitioner.name)
+    )
+    return {"provider": [("", "All providers"), *((str(i), str(n)) for i, n in found)]}
+
+
+@router.get("/quality/access")
+def access_page(request: Request, db: Db, actor: Viewer) -> Response:
+    """Third-next-available per practitioner and visit type (today's), with each one's
+    no-show rate and median lead time over the period; audited by ``access_measures``."""
+    filters = read_filters(request.query_params, clinic_today(request))
+    provider = filters.chosen["provider"]
+    if provider == NOBODY:
+        filters.errors["provider"] = "Choose a provider from the list."
+    access: AccessMeasures | None = None
+    if not filters.errors:
+        try:
+            access = access_measures.access(
+                db,
+                actor,
+                settings_of(request),
+                start=filters.first,
+                end=filters.last,
+                practitioner_id=provider if isinstance(provider, uuid.UUID) else None,
+            )
+        except ValidationFailed as exc:
+            named = {"start": "first", "end": "last"}
+            filters.errors.update(
+                {named.get(k, k): v for k, v in exc.fields.items()} or {"period": exc.detail}
+            )
+    return render(
+        request,
+        "analytics/access.html",
+        {
+            "filters": filters,
+            "options": _access_options(db),
+            "periods": PERIODS,
+            "dimensions": {"provider": DIMENSIONS["provider"]},
+            "access": access,
+            "percent": percent,
+            "days_text": days_text,
+            "period_words": _period_words(filters),
+        },
+        status_code=422 if filters.errors else 200,
+        active="quality",
     )
 
 
@@ -612,6 +669,10 @@ def drill_down(request: Request, db: Db, actor: Viewer, key: str, page: int = 1)
     )
 
 
+def _one_decimal(days: float | None) -> float | None:
+    return None if days is None else round(days, 1)
+
+
 @router.get("/quality/measures/{key}/patients/export")
 def drill_down_export(
     request: Request, db: Db, actor: Viewer, key: str, format: str = "csv"
@@ -635,7 +696,7 @@ def drill_down_export(
                 r.mrn,
                 r.case.on,
                 "yes" if r.case.met else "no",
-                *([r.case.days] if with_days else []),
+                *([_one_decimal(r.case.days)] if with_days else []),
             ]
             for r in rows
         ],
@@ -775,28 +836,39 @@ def extract_download(request: Request, db: Db, actor: Extractor, form: Posted) -
         errors.update({k: v for k, v in filters.errors.items() if k in ("period", "first", "last")})
     if errors:
         return _extract_page(request, typed, errors, 422)
-    if typed["population"] == "measure":
-        result = REGISTRY[typed["measure"]].compute(
-            db, settings_of(request), filters.first, filters.last
-        )
-        ids: Sequence[uuid.UUID] = result.denominator_patients
-        what = f"denominator of {typed['measure']} {filters.first}..{filters.last}"
-    else:
-        ids = list(db.scalars(select(Patient.id).where(Patient.status == "active")))
-        what = "all active patients"
     dates: deidentify.DateMode = "year" if typed["dates"] == "year" else "shifted"
+    as_of = clinic_today(request)
+    # The request's write transaction took the write lock (SQLite has one): end it, read and
+    # de-identify in a read-only unit of work, make the file, then take the lock again for
+    # the one audit row.
+    db.commit()
     try:
-        rows = deidentify.extract(
-            db, actor, ids, secrets.token_bytes(32), as_of=clinic_today(request), dates=dates
-        )
+        with unit_of_work(factory_of(request), write=False) as reader:
+            if typed["population"] == "measure":
+                result = REGISTRY[typed["measure"]].compute(
+                    reader, settings_of(request), filters.first, filters.last
+                )
+                ids: Sequence[uuid.UUID] = result.denominator_patients
+                what = f"denominator of {typed['measure']} {filters.first}..{filters.last}"
+            else:
+                ids = list(reader.scalars(select(Patient.id).where(Patient.status == "active")))
+                what = "all active patients"
+            secret = secrets.token_bytes(32)
+            rows = deidentify.extract(reader, ids, secret, as_of=as_of, dates=dates)
     except AppError as exc:
         return _extract_page(request, typed, chart_views.app_errors(exc), exc.status)
     table = Table(title="De-identified extract", columns=EXTRACT_COLUMNS, rows=_flatten(rows))
+    body = export.encode(table, typed["format"])
+    db.connection(execution_options={WRITE_OPTION: True})
     return export.download(
         db,
         actor,
         table,
         typed["format"],
         entity_type="DeidentifiedExtract",
-        reason=f"Safe Harbor extract of {len(rows)} patient(s), {what}, dates={dates}",
+        reason=(
+            f"De-identified extract of {len(rows)} patient(s), {what}, "
+            f"{deidentify.MODE_WORDS[dates]}"
+        ),
+        body=body,
     )

@@ -6,7 +6,9 @@ the target drawn as a band or a line, and a horizontal bar chart comparing group
 described by a ``<desc>`` that says every value in words, with the values as a table beside
 it. Colours are presentation attributes (the Content Security Policy allows no inline
 style), and meeting the target is shown by shape as well as colour: a filled dot meets it,
-a hollow one does not.
+a hollow one does not. The quality screens draw a ``LineChart`` as a month trend
+(``trend_chart``) and a ``BarChart`` (``bar_chart``) with the macros in
+``analytics/_parts.html``.
 """
 
 from __future__ import annotations
@@ -250,8 +252,9 @@ class Bar:
 
 @dataclass(frozen=True)
 class BarChart:
-    """Horizontal bars, one per group, from a common zero; ``bar_chart`` in
-    ``analytics/_charts.html`` draws it with its ``<title>``, ``<desc>`` and a table."""
+    """Horizontal bars, one per group, from a common zero; the ``bar_chart`` macro in
+    ``analytics/_parts.html`` draws it with its ``<title>`` and ``<desc>``, and the page puts
+    the same figures in a table beside it."""
 
     id: str
     title: str
