@@ -23,7 +23,6 @@ write lock, and records its one audit row at the end.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
@@ -46,6 +45,7 @@ from carebridge.coverage.models import Payer
 from carebridge.db.session import WRITE_OPTION, unit_of_work
 from carebridge.lib.batches import chunked
 from carebridge.lib.errors import AppError, NotFound, ValidationFailed
+from carebridge.lib.time import parse_day
 from carebridge.patients import views as chart_views
 from carebridge.patients.models import Patient
 from carebridge.scheduling import measures as access_measures
@@ -111,20 +111,6 @@ def _months_back(last: dt.date, months: int) -> dt.date:
     return first
 
 
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _iso(value: str) -> dt.date | None:
-    """A day typed as YYYY-MM-DD, nothing else (``date.fromisoformat`` also takes 20260131
-    and week dates)."""
-    if not _DAY.fullmatch(value):
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:  # 2026-02-30
-        return None
-
-
 def read_filters(params: Mapping[str, str], today: dt.date) -> Filters:
     form = {name: params.get(name, "").strip() for name in (*FILTER_NAMES, "by", "chart")}
     errors: dict[str, str] = {}
@@ -136,7 +122,7 @@ def read_filters(params: Mapping[str, str], today: dt.date) -> Filters:
     form["period"] = period
     first = _months_back(last, int(period)) if period != "custom" else last.replace(day=1)
     if period == "custom":
-        typed_first, typed_last = _iso(form["first"]), _iso(form["last"])
+        typed_first, typed_last = parse_day(form["first"]), parse_day(form["last"])
         for name, typed in (("first", typed_first), ("last", typed_last)):
             if typed is None:
                 errors[name] = "Enter the day as YYYY-MM-DD, e.g. 2026-01-31."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 
@@ -23,3 +24,17 @@ def age_on(born: date, today: date) -> tuple[int, int]:
         months -= 1
     months = max(months, 0)
     return months // 12, months % 12
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def parse_day(value: str) -> date | None:
+    """A day typed exactly as YYYY-MM-DD, else None: ``date.fromisoformat`` alone also takes
+    "20260131" and week dates ("2026-W05-1"); a day that does not exist (2026-02-30) is None."""
+    if not _ISO_DAY.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None

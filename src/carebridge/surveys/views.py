@@ -11,7 +11,6 @@ with the actor "patient-link".
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +18,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from carebridge.communications.service import format_date
-from carebridge.lib.time import utcnow
+from carebridge.lib.time import parse_day, utcnow
 from carebridge.patients import views as chart_views
 from carebridge.scheduling import measures as access_measures
 from carebridge.scheduling.models import Appointment
@@ -38,7 +37,6 @@ Posted = chart_views.Posted
 PRIVATE = {"X-Robots-Tag": "noindex"}
 DEFAULT_DAYS = 30
 DATE_HINT = "Enter the day as YYYY-MM-DD, e.g. 2026-11-24."
-ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 MAX_PERIOD_DAYS = access_measures.MAX_PERIOD_DAYS  # 731, as on the quality dashboard
 
 
@@ -133,27 +131,16 @@ def survey_answer(token: str, request: Request, db: Db, posted: Posted) -> Respo
 # --- staff -------------------------------------------------------------------------------
 
 
-def _date(value: str) -> dt.date | None:
-    """A day typed as YYYY-MM-DD exactly; anything else (also "20260131" or "2026-W05-1",
-    which ``date.fromisoformat`` takes) is None."""
-    if not ISO_DAY.fullmatch(value):
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:  # a day that does not exist, e.g. 2026-02-30
-        return None
-
-
 @router.get("/surveys")
 def results(request: Request, db: Db, actor: Viewer) -> Response:
     params = request.query_params
     today = clinic_today(request)
     form = {name: params.get(name, "").strip() for name in ("start", "end")}
     errors = {
-        name: DATE_HINT for name in ("start", "end") if form[name] and _date(form[name]) is None
+        name: DATE_HINT for name in ("start", "end") if form[name] and parse_day(form[name]) is None
     }
-    last = _date(form["end"]) or today
-    first = _date(form["start"]) or last - dt.timedelta(days=DEFAULT_DAYS - 1)
+    last = parse_day(form["end"]) or today
+    first = parse_day(form["start"]) or last - dt.timedelta(days=DEFAULT_DAYS - 1)
     if not errors and first > last:
         errors["end"] = "The period ends before it starts; choose a later day."
     elif not errors and (last - first).days > MAX_PERIOD_DAYS:
