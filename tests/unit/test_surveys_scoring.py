@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from carebridge.surveys import items, service, views
+from carebridge.lib.time import parse_day
+from carebridge.surveys import items, service
 
 
 def _full(**changes: str) -> dict[str, str]:
@@ -101,8 +102,8 @@ def test_tokens_are_random_and_stored_hashed() -> None:
     assert len(service.hash_token(first)) == 64
 
 
-def test_results_page_takes_days_as_yyyy_mm_dd_only() -> None:
-    assert views._date("2026-01-31") == dt.date(2026, 1, 31)
+def test_filters_take_days_as_yyyy_mm_dd_only() -> None:
+    assert parse_day("2026-01-31") == dt.date(2026, 1, 31)
     # date.fromisoformat takes these too on Python 3.11; the page does not.
     for typed in (
         "20260131",
@@ -112,6 +113,6 @@ def test_results_page_takes_days_as_yyyy_mm_dd_only() -> None:
         " 2026-01-31",
         "٢٠٢٦-01-31",
     ):
-        assert views._date(typed) is None, typed
-    assert views._date("2026-02-30") is None  # no such day
-    assert views._date("") is None
+        assert parse_day(typed) is None, typed
+    assert parse_day("2026-02-30") is None  # no such day
+    assert parse_day("") is None
