@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from carebridge.analytics import synthetic as history_demo
 from carebridge.authorizations import synthetic as authorizations_demo
 from carebridge.billing import synthetic as billing_demo
 from carebridge.careplans import synthetic as care_plans
@@ -138,6 +139,8 @@ def seed_patients(
     fhir_demo.seed(db, seed=seed)  # records from the county hospital and the state registry
     registries_demo.seed(db, settings or _demo_settings(db), seed=seed)  # HbA1c lab results
     reports_demo.seed(db, settings or _demo_settings(db))  # weekly emails to demo users
+    # Last: a year of past activity around what the steps above made, for the quality screens.
+    history_demo.seed(db, settings or _demo_settings(db), seed=seed)
     return result
 
 
