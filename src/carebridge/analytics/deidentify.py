@@ -54,6 +54,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carebridge.analytics.export import Cell
 from carebridge.lib.batches import chunked
 from carebridge.lib.time import age_on
 from carebridge.patients.models import Condition, Medication, Patient
@@ -257,3 +258,58 @@ def extract(
             )
     rows.sort(key=lambda r: str(r["study_id"]))
     return rows
+
+
+# The extract as a table: one line per coded history item (see ``flatten``).
+TABLE_COLUMNS = [
+    "study_id",
+    "age",
+    "birth_date",
+    "deceased",
+    "deceased_date",
+    "sex",
+    "gender_identity",
+    "race",
+    "ethnicity",
+    "language",
+    "state",
+    "zip3",
+    "kind",
+    "code_system",
+    "code",
+    "status",
+    "start",
+    "end",
+]
+
+
+def flatten(rows: Sequence[Mapping[str, Any]]) -> list[list[Cell]]:
+    """One line per coded history item, the patient's columns repeated on each (one line
+    with empty history cells for a patient without any)."""
+    flat: list[list[Cell]] = []
+    for row in rows:
+        person: list[Cell] = [
+            row["study_id"],
+            row["age"],
+            row["birth_date"],
+            "yes" if row["deceased"] else "no",
+            row["deceased_date"],
+            row["sex"],
+            row["gender_identity"],
+            "; ".join(str(r) for r in row["race"]),
+            row["ethnicity"],
+            row["language"],
+            row["state"],
+            row["zip3"],
+        ]
+        items = row["history"] or [{}]
+        for item in items:
+            flat.append(
+                [
+                    *person,
+                    *(item.get(k) for k in ("kind", "code_system", "code", "status")),
+                    item.get("start"),
+                    item.get("end"),
+                ]
+            )
+    return flat

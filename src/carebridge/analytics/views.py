@@ -705,26 +705,6 @@ DATE_MODES = [
     ("shifted", "Shifted per patient (intervals kept)"),
     ("year", "Year only (strict Safe Harbor)"),
 ]
-EXTRACT_COLUMNS = [
-    "study_id",
-    "age",
-    "birth_date",
-    "deceased",
-    "deceased_date",
-    "sex",
-    "gender_identity",
-    "race",
-    "ethnicity",
-    "language",
-    "state",
-    "zip3",
-    "kind",
-    "code_system",
-    "code",
-    "status",
-    "start",
-    "end",
-]
 
 
 def _extract_context(form: dict[str, str]) -> dict[str, Any]:
@@ -773,38 +753,6 @@ def extract_form(request: Request, actor: Extractor) -> Response:
     return _extract_page(request, form)
 
 
-def _flatten(rows: Sequence[Mapping[str, Any]]) -> list[list[Cell]]:
-    """One line per coded history item, the patient's columns repeated on each (one line
-    with empty history cells for a patient without any)."""
-    flat: list[list[Cell]] = []
-    for row in rows:
-        person: list[Cell] = [
-            row["study_id"],
-            row["age"],
-            row["birth_date"],
-            "yes" if row["deceased"] else "no",
-            row["deceased_date"],
-            row["sex"],
-            row["gender_identity"],
-            "; ".join(str(r) for r in row["race"]),
-            row["ethnicity"],
-            row["language"],
-            row["state"],
-            row["zip3"],
-        ]
-        items = row["history"] or [{}]
-        for item in items:
-            flat.append(
-                [
-                    *person,
-                    *(item.get(k) for k in ("kind", "code_system", "code", "status")),
-                    item.get("start"),
-                    item.get("end"),
-                ]
-            )
-    return flat
-
-
 @router.post("/quality/extract", dependencies=[Csrf])
 def extract_download(request: Request, db: Db, actor: Extractor, form: Posted) -> Response:
     typed = {k: (v.strip() if isinstance(v := form.get(k), str) else "") for k in EXTRACT_FIELDS}
@@ -843,7 +791,11 @@ def extract_download(request: Request, db: Db, actor: Extractor, form: Posted) -
             rows = deidentify.extract(reader, ids, secret, as_of=as_of, dates=dates)
     except AppError as exc:
         return _extract_page(request, typed, chart_views.app_errors(exc), exc.status)
-    table = Table(title="De-identified extract", columns=EXTRACT_COLUMNS, rows=_flatten(rows))
+    table = Table(
+        title="De-identified extract",
+        columns=deidentify.TABLE_COLUMNS,
+        rows=deidentify.flatten(rows),
+    )
     body = export.encode(table, typed["format"])
     db.connection(execution_options={WRITE_OPTION: True})
     return export.download(
