@@ -102,10 +102,12 @@ def seed_patients(
     seed: int = 1,
     progress: bulk.Progress | None = None,
     settings: Settings | None = None,
+    history: bool = True,
 ) -> bulk.BulkResult:
     """Add ``count`` synthetic patients (the same ones for the same seed), spread over the
-    demo coordinators, then the clinic that sees them (:func:`seed_schedule`). Call it on a
-    demo database that has none yet."""
+    demo coordinators, then the clinic that sees them (:func:`seed_schedule`), and last a
+    year of past activity for the quality screens (``history``; tests of other domains leave
+    it out). Call it on a demo database that has none yet."""
     coordinators = list(
         db.scalars(
             select(User.id).where(User.role == Role.COORDINATOR.value).order_by(User.username)
@@ -140,7 +142,8 @@ def seed_patients(
     registries_demo.seed(db, settings or _demo_settings(db), seed=seed)  # HbA1c lab results
     reports_demo.seed(db, settings or _demo_settings(db))  # weekly emails to demo users
     # Last: a year of past activity around what the steps above made, for the quality screens.
-    history_demo.seed(db, settings or _demo_settings(db), seed=seed)
+    if history:
+        history_demo.seed(db, settings or _demo_settings(db), seed=seed)
     return result
 
 

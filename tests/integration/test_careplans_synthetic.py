@@ -32,7 +32,9 @@ def seeded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionma
     try:
         with unit_of_work(factory) as db:
             demo.seed(db)
-            demo.seed_patients(db, count=400, settings=make_settings(url, demo_mode=True))
+            demo.seed_patients(
+                db, count=400, settings=make_settings(url, demo_mode=True), history=False
+            )
         yield factory
     finally:
         engine.dispose()

@@ -361,7 +361,7 @@ def test_demo_seeds_a_clinic_once(fresh: tuple[str, sessionmaker[Session]]) -> N
     settings = make_settings(url, demo_mode=True)
     with unit_of_work(factory) as db:
         demo.seed(db)
-        demo.seed_patients(db, count=80, settings=settings)
+        demo.seed_patients(db, count=80, settings=settings, history=False)
     with unit_of_work(factory) as db:
         people_ = list(db.scalars(select(Practitioner)))
         assert len(people_) == demo.DEMO_PRACTITIONERS

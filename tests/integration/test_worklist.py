@@ -419,7 +419,9 @@ def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionm
         factory = make_sessionmaker(engine)
         with unit_of_work(factory) as db:
             demo.seed(db)
-            demo.seed_patients(db, count=300, settings=make_settings(url, demo_mode=True))
+            demo.seed_patients(
+                db, count=300, settings=make_settings(url, demo_mode=True), history=False
+            )
         yield factory
     finally:
         engine.dispose()
