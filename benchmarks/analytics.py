@@ -21,11 +21,10 @@ of the fulfilled visits, 45 % answered. One practitioner per 1,000 patients (8 l
 clinic grown, not a busier one.
 
 Measured: ``Measure.compute(db, settings, first, last)`` of every measure in
-``carebridge.analytics.measures.REGISTRY`` (read when the scenario runs; "satisfaction" from
-``carebridge.surveys.measures`` is added when it exists but is not registered yet) over the
-whole year, each in one read-only unit of work. A warm-up round, untimed, checks that every
-measure counted cases at every size; then ``--rounds`` timed rounds, each measure run on every
-size in turn (alternating which first), the median reported. Peak memory: one more untimed
+``carebridge.analytics.measures.REGISTRY`` (satisfaction included) over the whole year,
+each in one read-only unit of work. A warm-up round, untimed, checks that every measure
+counted cases at every size; then ``--rounds`` timed rounds, each measure run on every size in
+turn (alternating which first), the median reported. Peak memory: one more untimed
 compute of each measure under ``tracemalloc`` (Python allocations: rows read and the cases
 kept).
 
@@ -1054,21 +1053,6 @@ def load(
 # --- measuring -----------------------------------------------------------------------------------
 
 
-def measures_to_run(notes: list[str]) -> dict[str, Measure]:
-    """REGISTRY as it is now, plus the satisfaction measure when its module exists but it is
-    not registered yet."""
-    found = dict(registry.REGISTRY)
-    if "satisfaction" not in found:
-        try:
-            from carebridge.surveys.measures import SATISFACTION
-        except ImportError:
-            notes.append("satisfaction: carebridge.surveys.measures is not there: not measured")
-        else:
-            found[SATISFACTION.key] = SATISFACTION
-            notes.append("satisfaction: not in REGISTRY yet, measured from surveys.measures")
-    return found
-
-
 @dataclass
 class Timings:
     """Per measure: milliseconds per timed round, the warm-up result, peak Python memory."""
@@ -1345,7 +1329,7 @@ def main(argv: list[str]) -> int:
     backends = _backends(args.database, notes)
     if backends is None:
         return 2
-    measures = measures_to_run(notes)
+    measures = dict(registry.REGISTRY)
     now = utcnow()
     settings = Settings(database_url="sqlite://", secret_key=SECRET_KEY, log_level="WARNING")
     year = now.astimezone(ZoneInfo(settings.timezone)).year - 1
