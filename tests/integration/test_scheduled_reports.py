@@ -138,7 +138,9 @@ def test_sent_once_a_week_at_the_local_hour(
     # Every send is in the report's history and the audit trail.
     with unit_of_work(factory, write=False) as db:
         versions = db.scalars(
-            select(RecordVersion.data).where(RecordVersion.entity_id == report)
+            select(RecordVersion.data)
+            .where(RecordVersion.entity_id == report)
+            .order_by(RecordVersion.version)
         ).all()
         assert [v["last_sent_for"] for v in versions] == [None, "2013-06-03", "2013-06-10"]
         sends = db.scalars(
